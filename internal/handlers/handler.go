@@ -1,0 +1,50 @@
+// Package handlers is Restore Desk's HTTP layer: the routes, the middleware and
+// one small handler per page or action. Handlers parse the request, call the
+// storage or domain packages, and render a view; they return errors to one
+// error handler that decides what the user sees.
+package handlers
+
+import (
+	"log/slog"
+	"net/netip"
+
+	"github.com/gorilla/sessions"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"restoredesk/internal/postgres"
+)
+
+// Deps is everything the HTTP layer needs, wired in main.
+type Deps struct {
+	Pool           *pgxpool.Pool
+	Log            *slog.Logger
+	Sessions       sessions.Store
+	Metrics        *Metrics
+	TrustedProxies []netip.Prefix
+	Demo           bool
+	SecureCookies  bool // BASE_URL is https
+}
+
+// Handler holds the dependencies shared by every handler method.
+type Handler struct {
+	db       *postgres.DB
+	pool     *pgxpool.Pool
+	log      *slog.Logger
+	sessions sessions.Store
+	metrics  *Metrics
+	demo     bool
+	secure   bool
+}
+
+// New returns a Handler using d.
+func New(d Deps) *Handler {
+	return &Handler{
+		db:       postgres.New(d.Pool),
+		pool:     d.Pool,
+		log:      d.Log,
+		sessions: d.Sessions,
+		metrics:  d.Metrics,
+		demo:     d.Demo,
+		secure:   d.SecureCookies,
+	}
+}

@@ -1,0 +1,52 @@
+package handlers
+
+import (
+	"github.com/labstack/echo/v4"
+
+	"restoredesk/internal/views"
+)
+
+// sessionName is the cookie carrying the session.
+const sessionName = "restoredesk"
+
+// viewerKey is the echo context key under which the signed-in user's view is kept.
+const viewerKey = "viewer"
+
+// viewerFrom returns the signed-in user as the views need them, or nil.
+func viewerFrom(c echo.Context) *views.Viewer {
+	v, _ := c.Get(viewerKey).(*views.Viewer)
+	return v
+}
+
+// setFlash stores a message for the next page the user sees.
+func (h *Handler) setFlash(c echo.Context, kind, msg string) error {
+	s, err := h.sessions.Get(c.Request(), sessionName)
+	if err != nil {
+		// A cookie from a rotated-out key: start over with a fresh session.
+		s, _ = h.sessions.New(c.Request(), sessionName)
+	}
+	s.AddFlash(kind+"\x00"+msg, "flash")
+	return s.Save(c.Request(), c.Response())
+}
+
+// popFlash returns and removes the pending flash, if any.
+func (h *Handler) popFlash(c echo.Context) views.Flash {
+	s, err := h.sessions.Get(c.Request(), sessionName)
+	if err != nil {
+		return views.Flash{}
+	}
+	flashes := s.Flashes("flash")
+	if len(flashes) == 0 {
+		return views.Flash{}
+	}
+	if err := s.Save(c.Request(), c.Response()); err != nil {
+		h.log.WarnContext(c.Request().Context(), "save session after flash", "err", err)
+	}
+	raw, _ := flashes[len(flashes)-1].(string)
+	for i := 0; i < len(raw); i++ {
+		if raw[i] == 0 {
+			return views.Flash{Kind: raw[:i], Message: raw[i+1:]}
+		}
+	}
+	return views.Flash{Kind: "info", Message: raw}
+}
