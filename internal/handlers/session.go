@@ -3,6 +3,7 @@ package handlers
 import (
 	"github.com/labstack/echo/v4"
 
+	"restoredesk/internal/policy"
 	"restoredesk/internal/views"
 )
 
@@ -49,4 +50,14 @@ func (h *Handler) popFlash(c echo.Context) views.Flash {
 		}
 	}
 	return views.Flash{Kind: "info", Message: raw}
+}
+
+// userKey is the echo context key of the signed-in *policy.User, set by the
+// authentication middleware from the database on every request.
+const userKey = "user"
+
+// currentUser returns the signed-in user, or nil.
+func currentUser(c echo.Context) *policy.User {
+	u, _ := c.Get(userKey).(*policy.User)
+	return u
 }
