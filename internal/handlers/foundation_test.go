@@ -27,7 +27,7 @@ func TestHealthAndSignInPage(t *testing.T) {
 	_, body := s.get(t, "/signin")
 	d := doc(t, body)
 	for _, want := range []string{"Username", "Password"} {
-		if d.Find("label:contains('" + want + "')").Length() != 1 {
+		if d.Find("label:contains('"+want+"')").Length() != 1 {
 			t.Errorf("sign-in page has no %q label", want)
 		}
 	}
@@ -262,4 +262,3 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 	}
 	wantReady(http.StatusOK)
 }
-

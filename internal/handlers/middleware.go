@@ -36,8 +36,8 @@ func requestID() echo.MiddlewareFunc {
 func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRemoteIP: true,
-		LogError:         true,
-		HandleError:      true, // lets the error handler set the status before we log it
+		LogError:    true,
+		HandleError: true, // lets the error handler set the status before we log it
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := slog.LevelInfo
 			if v.Status >= 500 {
