@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -52,6 +53,11 @@ func Open(ctx context.Context, url string, timeout time.Duration) (*pgxpool.Pool
 		return nil, fmt.Errorf("not a valid PostgreSQL URL: %w", err)
 	}
 	cfg.ConnConfig.ConnectTimeout = timeout
+	// pgxpool's default (4 on a small machine) is too few for the web server
+	// and the worker sharing a process; a pool_max_conns in the URL still wins.
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = 20
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
