@@ -1,6 +1,8 @@
 package postgres_test
 
 import (
+	"encoding/json"
+	"reflect"
 	"testing"
 
 	"restoredesk/internal/postgres"
@@ -19,7 +21,10 @@ func TestSimStateRoundTrip(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, err := s.Load(ctx)
-		if err != nil || string(b) != state {
+		var got, want any
+		json.Unmarshal(b, &got)
+		json.Unmarshal([]byte(state), &want)
+		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("Load = %s, %v; want %s", b, err, state)
 		}
 	}
