@@ -1,0 +1,282 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Request is a restore request as stored (table restore_requests).
+type Request struct {
+	ID                 int64           `db:"id"`
+	SubmissionKey      string          `db:"submission_key"`
+	TeamID             int64           `db:"team_id"`
+	TeamName           string          `db:"team_name"`
+	RequesterID        int64           `db:"requester_id"`
+	RequesterName      string          `db:"requester_name"`
+	Status             string          `db:"status"`
+	Region             string          `db:"region"`
+	SourceInstanceID   string          `db:"source_instance_id"`
+	SourceInstanceName string          `db:"source_instance_name"`
+	BackupID           string          `db:"backup_id"`
+	BackupName         string          `db:"backup_name"`
+	BackupTime         string          `db:"backup_time"`
+	BackupSizeBytes    int64           `db:"backup_size_bytes"`
+	Engine             string          `db:"engine"`
+	Spec               json.RawMessage `db:"spec"`
+	Reason             string          `db:"reason"`
+	CreatedAt          time.Time       `db:"created_at"`
+	UpdatedAt          time.Time       `db:"updated_at"`
+	ExpiresAt          time.Time       `db:"expires_at"`
+	DecidedBy          *int64          `db:"decided_by"`
+	DeciderName        *string         `db:"decider_name"`
+	DecidedAt          *time.Time      `db:"decided_at"`
+	DecisionComment    string          `db:"decision_comment"`
+	NextCheckAt        *time.Time      `db:"next_check_at"`
+	CreateAttempts     int             `db:"create_attempts"`
+	CreateSentAt       *time.Time      `db:"create_sent_at"`
+	InstanceID         string          `db:"instance_id"`
+	InstanceStatus     string          `db:"instance_status"`
+	InstanceCreatedAt  *time.Time      `db:"instance_created_at"`
+	InternalDomainName string          `db:"internal_domain_name"`
+	InstancePort       string          `db:"instance_port"`
+	PollCount          int             `db:"poll_count"`
+	FailureReason      string          `db:"failure_reason"`
+	Failure            json.RawMessage `db:"failure"`
+	FinishedAt         *time.Time      `db:"finished_at"`
+}
+
+// requestSelect reads requests with the names of their team, requester and decider.
+const requestSelect = `
+	SELECT r.id, r.submission_key::text, r.team_id, t.name AS team_name, r.requester_id,
+		ru.display_name AS requester_name, r.status, r.region, r.source_instance_id, r.source_instance_name,
+		r.backup_id, r.backup_name, r.backup_time, r.backup_size_bytes, r.engine, r.spec, r.reason,
+		r.created_at, r.updated_at, r.expires_at, r.decided_by, du.display_name AS decider_name, r.decided_at,
+		r.decision_comment, r.next_check_at, r.create_attempts, r.create_sent_at, r.instance_id,
+		r.instance_status, r.instance_created_at, r.internal_domain_name, r.instance_port, r.poll_count,
+		r.failure_reason, r.failure, r.finished_at
+	FROM restore_requests r
+	JOIN teams t ON t.id = r.team_id
+	JOIN users ru ON ru.id = r.requester_id
+	LEFT JOIN users du ON du.id = r.decided_by`
+
+// Request returns request id. It returns ErrNotFound when there is none.
+func (d *DB) Request(ctx context.Context, id int64) (Request, error) {
+	return d.requestWhere(ctx, `WHERE r.id = $1`, id)
+}
+
+// RequestForUpdate returns request id locked until the transaction ends, so a
+// transition reads the state it changes. It returns ErrNotFound when there is none.
+func (d *DB) RequestForUpdate(ctx context.Context, id int64) (Request, error) {
+	return d.requestWhere(ctx, `WHERE r.id = $1 FOR UPDATE OF r`, id)
+}
+
+// RequestBySubmission returns the request created from a form's submission key.
+// It returns ErrNotFound when there is none.
+func (d *DB) RequestBySubmission(ctx context.Context, key string) (Request, error) {
+	return d.requestWhere(ctx, `WHERE r.submission_key = $1::uuid`, key)
+}
+
+func (d *DB) requestWhere(ctx context.Context, where string, args ...any) (Request, error) {
+	rows, err := d.db.Query(ctx, requestSelect+" "+where, args...)
+	if err != nil {
+		return Request{}, fmt.Errorf("query request: %w", err)
+	}
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Request])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Request{}, ErrNotFound
+	}
+	if err != nil {
+		return Request{}, fmt.Errorf("read request: %w", err)
+	}
+	return r, nil
+}
+
+// NewRequest is what a submitted form stores.
+type NewRequest struct {
+	SubmissionKey      string
+	TeamID             int64
+	RequesterID        int64
+	Region             string
+	SourceInstanceID   string
+	SourceInstanceName string
+	BackupID           string
+	BackupName         string
+	BackupTime         string
+	BackupSizeBytes    int64
+	Engine             string
+	Spec               json.RawMessage
+	Reason             string
+	ExpiresAt          time.Time
+}
+
+// InsertRequest stores a new pending request and returns its id. A second
+// insert with the same submission key returns the first request's id and
+// created=false, so a double submission creates one request.
+func (d *DB) InsertRequest(ctx context.Context, n NewRequest) (id int64, created bool, err error) {
+	err = d.db.QueryRow(ctx, `
+		INSERT INTO restore_requests (submission_key, team_id, requester_id, region, source_instance_id,
+			source_instance_name, backup_id, backup_name, backup_time, backup_size_bytes, engine, spec, reason, expires_at)
+		VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		ON CONFLICT (submission_key) DO NOTHING
+		RETURNING id`,
+		n.SubmissionKey, n.TeamID, n.RequesterID, n.Region, n.SourceInstanceID, n.SourceInstanceName,
+		n.BackupID, n.BackupName, n.BackupTime, n.BackupSizeBytes, n.Engine, string(n.Spec), n.Reason, n.ExpiresAt,
+	).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		err = d.db.QueryRow(ctx, `SELECT id FROM restore_requests WHERE submission_key = $1::uuid`, n.SubmissionKey).Scan(&id)
+		return id, false, err
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("insert request: %w", err)
+	}
+	return id, true, nil
+}
+
+// RequestUpdate is a set of columns to change on a request; nil fields stay.
+type RequestUpdate struct {
+	Status             *string
+	DecidedBy          *int64
+	DecisionComment    *string
+	NextCheckAt        *time.Time
+	ClearNextCheck     bool
+	CreateAttempts     *int
+	CreateSentAt       *time.Time
+	ClearCreateSent    bool
+	InstanceID         *string
+	InstanceStatus     *string
+	InstanceCreatedAt  *time.Time
+	InternalDomainName *string
+	InstancePort       *string
+	PollCount          *int
+	FailureReason      *string
+	Failure            json.RawMessage
+}
+
+// UpdateRequest changes request id, only if it is still in state from, and
+// reports whether it did. Callers hold the row lock (RequestForUpdate) or rely
+// on the state condition to make a racing second transition a no-op.
+func (d *DB) UpdateRequest(ctx context.Context, id int64, from string, u RequestUpdate) (bool, error) {
+	sets := []string{"updated_at = now()"}
+	args := []any{id, from}
+	add := func(col string, v any) {
+		args = append(args, v)
+		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
+	}
+	if u.Status != nil {
+		add("status", *u.Status)
+		if *u.Status == "approved" || *u.Status == "rejected" {
+			sets = append(sets, "decided_at = now()")
+		}
+		switch *u.Status {
+		case "ready", "failed", "rejected", "cancelled", "expired":
+			sets = append(sets, "finished_at = now()", "next_check_at = NULL")
+		}
+	}
+	if u.DecidedBy != nil {
+		add("decided_by", *u.DecidedBy)
+	}
+	if u.DecisionComment != nil {
+		add("decision_comment", *u.DecisionComment)
+	}
+	if u.NextCheckAt != nil {
+		add("next_check_at", *u.NextCheckAt)
+	}
+	if u.ClearNextCheck {
+		sets = append(sets, "next_check_at = NULL")
+	}
+	if u.CreateAttempts != nil {
+		add("create_attempts", *u.CreateAttempts)
+	}
+	if u.CreateSentAt != nil {
+		add("create_sent_at", *u.CreateSentAt)
+	}
+	if u.ClearCreateSent {
+		sets = append(sets, "create_sent_at = NULL")
+	}
+	if u.InstanceID != nil {
+		add("instance_id", *u.InstanceID)
+	}
+	if u.InstanceStatus != nil {
+		add("instance_status", *u.InstanceStatus)
+	}
+	if u.InstanceCreatedAt != nil {
+		add("instance_created_at", *u.InstanceCreatedAt)
+	}
+	if u.InternalDomainName != nil {
+		add("internal_domain_name", *u.InternalDomainName)
+	}
+	if u.InstancePort != nil {
+		add("instance_port", *u.InstancePort)
+	}
+	if u.PollCount != nil {
+		add("poll_count", *u.PollCount)
+	}
+	if u.FailureReason != nil {
+		add("failure_reason", *u.FailureReason)
+	}
+	if u.Failure != nil {
+		add("failure", string(u.Failure))
+	}
+	tag, err := d.db.Exec(ctx, `UPDATE restore_requests SET `+strings.Join(sets, ", ")+
+		` WHERE id = $1 AND status = $2`, args...)
+	if err != nil {
+		return false, fmt.Errorf("update request %d: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// DueRequests returns the ids of requests the worker should look at now.
+func (d *DB) DueRequests(ctx context.Context, limit int) ([]int64, error) {
+	rows, err := d.db.Query(ctx, `
+		SELECT id FROM restore_requests
+		WHERE status IN ('approved', 'provisioning', 'creating') AND next_check_at <= now()
+		ORDER BY next_check_at LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("due requests: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// StalePending returns the ids of pending requests whose approval window has passed.
+func (d *DB) StalePending(ctx context.Context, limit int) ([]int64, error) {
+	rows, err := d.db.Query(ctx, `
+		SELECT id FROM restore_requests WHERE status = 'pending_approval' AND expires_at <= now()
+		ORDER BY expires_at LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("stale requests: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
+}
+
+// TeamOwns reports whether team owns the source instance in region and may
+// restore into vpcID there.
+func (d *DB) TeamOwns(ctx context.Context, team int64, region, instanceID, vpcID string) (bool, error) {
+	var ok bool
+	err := d.db.QueryRow(ctx, `
+		SELECT EXISTS (SELECT 1 FROM team_instances WHERE team_id = $1 AND region = $2 AND instance_id = $3)
+		   AND EXISTS (SELECT 1 FROM team_vpcs WHERE team_id = $1 AND region = $2 AND vpc_id = $4)`,
+		team, region, instanceID, vpcID).Scan(&ok)
+	if err != nil {
+		return false, fmt.Errorf("check team ownership: %w", err)
+	}
+	return ok, nil
+}
+
+// OtherLeads counts the active leads of team other than user: the people who
+// could decide user's request.
+func (d *DB) OtherLeads(ctx context.Context, team, user int64) (int, error) {
+	var n int
+	err := d.db.QueryRow(ctx, `
+		SELECT count(*) FROM memberships m JOIN users u ON u.id = m.user_id
+		WHERE m.team_id = $1 AND m.lead AND m.user_id <> $2 AND NOT u.disabled`, team, user).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count team leads: %w", err)
+	}
+	return n, nil
+}

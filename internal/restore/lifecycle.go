@@ -1,0 +1,261 @@
+package restore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"restoredesk/internal/audit"
+	"restoredesk/internal/policy"
+	"restoredesk/internal/postgres"
+)
+
+// Errors of the transitions. Handlers turn them into plain words.
+var (
+	// ErrForbidden: the actor may not do this to this request.
+	ErrForbidden = errors.New("not allowed")
+	// ErrApprovalExpired: the approval window passed; the request is now expired.
+	ErrApprovalExpired = errors.New("the approval window has passed; the request has expired")
+	// ErrCommentRequired: a rejection needs a comment.
+	ErrCommentRequired = errors.New("a comment is required to reject a request")
+	// ErrNoApprover: nobody but the requester leads the team, so nobody could decide.
+	ErrNoApprover = errors.New("nobody but you leads this team, so nobody could approve the request; ask an admin to add another lead")
+	// ErrNotOwned: the source instance or VPC does not belong to the team.
+	ErrNotOwned = errors.New("the team does not own this source instance or may not use this VPC")
+)
+
+// StateError says a transition was refused because the request is no longer
+// in the state it needs.
+type StateError struct{ Status Status }
+
+func (e *StateError) Error() string {
+	return "this request is " + strings.ToLower(e.Status.Label()) + " and can no longer change that way"
+}
+
+// MaxCommentLength bounds decision comments.
+const MaxCommentLength = 2000
+
+// UserLoader loads a user with their current roles and memberships, inside
+// the transaction db, so a decision is checked against the memberships of the
+// moment it commits.
+type UserLoader func(ctx context.Context, db postgres.DBTX, id int64) (*policy.User, error)
+
+// Lifecycle performs the transitions of SPEC §3 that people (and the expiry
+// job) cause. Each is one transaction that succeeds only from the state it
+// expects, with its audit event.
+type Lifecycle struct {
+	pool     *pgxpool.Pool
+	loadUser UserLoader
+	ttl      time.Duration
+}
+
+// NewLifecycle returns a Lifecycle; ttl is APPROVAL_TTL.
+func NewLifecycle(pool *pgxpool.Pool, loadUser UserLoader, ttl time.Duration) *Lifecycle {
+	return &Lifecycle{pool: pool, loadUser: loadUser, ttl: ttl}
+}
+
+// TTL returns how long a request waits for a decision.
+func (l *Lifecycle) TTL() time.Duration { return l.ttl }
+
+// Submit stores a new pending request for actor and records request.created.
+// A repeated submission (same submission key) returns the first request's id
+// with created=false and records nothing. It re-checks, against the database
+// of the moment, that the requester belongs to the team, that the team owns
+// the source instance and may use the VPC, and that someone else could decide.
+func (l *Lifecycle) Submit(ctx context.Context, actor audit.Actor, n postgres.NewRequest, vpcID string) (id int64, created bool, err error) {
+	n.RequesterID = actor.UserID
+	n.ExpiresAt = time.Now().Add(l.ttl)
+	err = postgres.New(l.pool).Tx(ctx, func(tx *postgres.DB) error {
+		if prev, err := tx.RequestBySubmission(ctx, n.SubmissionKey); err == nil {
+			id = prev.ID
+			return nil
+		}
+		u, err := l.loadUser(ctx, tx.Conn(), actor.UserID)
+		if err != nil {
+			return err
+		}
+		if !policy.CanCreateRequest(u, n.TeamID) {
+			return ErrForbidden
+		}
+		owned, err := tx.TeamOwns(ctx, n.TeamID, n.Region, n.SourceInstanceID, vpcID)
+		if err != nil {
+			return err
+		}
+		if !owned {
+			return ErrNotOwned
+		}
+		others, err := tx.OtherLeads(ctx, n.TeamID, actor.UserID)
+		if err != nil {
+			return err
+		}
+		if others == 0 {
+			return ErrNoApprover
+		}
+		id, created, err = tx.InsertRequest(ctx, n)
+		if err != nil || !created {
+			return err
+		}
+		_, err = audit.Record(ctx, tx.Conn(), audit.Event{Actor: actor, Action: audit.RequestCreated,
+			TargetType: audit.TargetRequest, TargetID: strconv.FormatInt(id, 10), TeamID: n.TeamID,
+			Details: map[string]any{
+				"region": n.Region, "source_instance_id": n.SourceInstanceID, "backup_id": n.BackupID,
+				"engine": n.Engine, "spec": n.Spec, "reason": n.Reason, "expires_at": n.ExpiresAt.UTC().Format(time.RFC3339),
+			}})
+		return err
+	})
+	return id, created, err
+}
+
+// Approve approves request id for actor. Only a lead of the request's team who
+// is not its requester may, while it is pending and its approval window is
+// open; an approve arriving after the window expires the request instead.
+// Approval also schedules execution and wakes the workers.
+func (l *Lifecycle) Approve(ctx context.Context, actor audit.Actor, id int64) error {
+	return l.decide(ctx, actor, id, Approved, "")
+}
+
+// Reject rejects request id for actor with a comment (required).
+func (l *Lifecycle) Reject(ctx context.Context, actor audit.Actor, id int64, comment string) error {
+	comment = strings.TrimSpace(comment)
+	if comment == "" {
+		return ErrCommentRequired
+	}
+	if utf8.RuneCountInString(comment) > MaxCommentLength {
+		return fmt.Errorf("the comment is longer than %d characters", MaxCommentLength)
+	}
+	return l.decide(ctx, actor, id, Rejected, comment)
+}
+
+func (l *Lifecycle) decide(ctx context.Context, actor audit.Actor, id int64, to Status, comment string) error {
+	expired := false
+	err := postgres.New(l.pool).Tx(ctx, func(tx *postgres.DB) error {
+		r, u, err := l.lockFor(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		pr := policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: Status(r.Status) == Pending}
+		if Status(r.Status) != Pending {
+			return &StateError{Status(r.Status)}
+		}
+		if !policy.CanDecide(u, pr) {
+			return ErrForbidden
+		}
+		if !time.Now().Before(r.ExpiresAt) {
+			expired = true
+			return l.expire(ctx, tx, r)
+		}
+		s := string(to)
+		upd := postgres.RequestUpdate{Status: &s, DecidedBy: &actor.UserID, DecisionComment: &comment}
+		action := audit.RequestRejected
+		if to == Approved {
+			upd.NextCheckAt = ptr(time.Now())
+			action = audit.RequestApproved
+		}
+		if ok, err := tx.UpdateRequest(ctx, id, string(Pending), upd); err != nil || !ok {
+			return errors.Join(err, &StateError{Status(r.Status)})
+		}
+		details := map[string]any{"from": string(Pending), "to": s, "requester_id": r.RequesterID}
+		if comment != "" {
+			details["comment"] = comment
+		}
+		if _, err := audit.Record(ctx, tx.Conn(), audit.Event{Actor: actor, Action: action, TargetType: audit.TargetRequest,
+			TargetID: strconv.FormatInt(id, 10), TeamID: r.TeamID, Details: details}); err != nil {
+			return err
+		}
+		if to == Approved {
+			// Delivered at commit: the workers start at once instead of at their next poll.
+			_, err := tx.Conn().Exec(ctx, `SELECT pg_notify($1, $2)`, wakeChannel, strconv.FormatInt(id, 10))
+			return err
+		}
+		return nil
+	})
+	if err == nil && expired {
+		return ErrApprovalExpired
+	}
+	return err
+}
+
+// Cancel cancels request id: only its requester may, while it is pending.
+func (l *Lifecycle) Cancel(ctx context.Context, actor audit.Actor, id int64) error {
+	return postgres.New(l.pool).Tx(ctx, func(tx *postgres.DB) error {
+		r, u, err := l.lockFor(ctx, tx, actor, id)
+		if err != nil {
+			return err
+		}
+		if Status(r.Status) != Pending {
+			return &StateError{Status(r.Status)}
+		}
+		if !policy.CanCancel(u, policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: true}) {
+			return ErrForbidden
+		}
+		s := string(Cancelled)
+		if ok, err := tx.UpdateRequest(ctx, id, string(Pending), postgres.RequestUpdate{Status: &s}); err != nil || !ok {
+			return errors.Join(err, &StateError{Status(r.Status)})
+		}
+		_, err = audit.Record(ctx, tx.Conn(), audit.Event{Actor: actor, Action: audit.RequestCancelled,
+			TargetType: audit.TargetRequest, TargetID: strconv.FormatInt(id, 10), TeamID: r.TeamID,
+			Details: map[string]any{"from": string(Pending), "to": s}})
+		return err
+	})
+}
+
+// lockFor locks request id and loads actor as a user. Someone who may not
+// even see the request gets ErrNotFound, so ids reveal nothing.
+func (l *Lifecycle) lockFor(ctx context.Context, tx *postgres.DB, actor audit.Actor, id int64) (postgres.Request, *policy.User, error) {
+	r, err := tx.RequestForUpdate(ctx, id)
+	if err != nil {
+		return r, nil, err
+	}
+	u, err := l.loadUser(ctx, tx.Conn(), actor.UserID)
+	if err != nil {
+		return r, nil, err
+	}
+	if !policy.CanViewRequest(u, policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID}) {
+		return r, nil, postgres.ErrNotFound
+	}
+	return r, u, nil
+}
+
+// ExpireDue expires every pending request whose approval window has passed,
+// each in its own transaction with its request.expired event, and returns
+// how many it expired.
+func (l *Lifecycle) ExpireDue(ctx context.Context) (int, error) {
+	db := postgres.New(l.pool)
+	ids, err := db.StalePending(ctx, 500)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		err := db.Tx(ctx, func(tx *postgres.DB) error {
+			r, err := tx.RequestForUpdate(ctx, id)
+			if err != nil || Status(r.Status) != Pending || time.Now().Before(r.ExpiresAt) {
+				return err
+			}
+			n++
+			return l.expire(ctx, tx, r)
+		})
+		if err != nil {
+			return n, fmt.Errorf("expire request %d: %w", id, err)
+		}
+	}
+	return n, nil
+}
+
+func (l *Lifecycle) expire(ctx context.Context, tx *postgres.DB, r postgres.Request) error {
+	s := string(Expired)
+	if ok, err := tx.UpdateRequest(ctx, r.ID, string(Pending), postgres.RequestUpdate{Status: &s}); err != nil || !ok {
+		return err
+	}
+	_, err := audit.Record(ctx, tx.Conn(), audit.Event{Actor: audit.System, Action: audit.RequestExpired,
+		TargetType: audit.TargetRequest, TargetID: strconv.FormatInt(r.ID, 10), TeamID: r.TeamID,
+		Details: map[string]any{"from": string(Pending), "to": s, "expires_at": r.ExpiresAt.UTC().Format(time.RFC3339),
+			"approval_ttl": l.ttl.String()}})
+	return err
+}
