@@ -32,6 +32,8 @@ commands:
   serve        run the web server and the background worker (default)
   migrate      apply database migrations and exit
   jdcloud-sim  run the JD Cloud simulator [-addr 127.0.0.1:8081] [-build-time 5s] [fault flags]
+  audit verify [-checkpoint COUNT:HASH]
+               check the audit trail's hash chain (and an earlier checkpoint); print its head
 `
 
 // run dispatches to the subcommand named by args[0] ("serve" when absent).
@@ -45,6 +47,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdServe(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, args, getenv, stdout, stderr)
+	case "audit":
+		return cmdAudit(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

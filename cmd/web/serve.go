@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
+	"restoredesk/internal/audit"
 	"restoredesk/internal/handlers"
 	"restoredesk/internal/logging"
 	"restoredesk/internal/postgres"
@@ -94,6 +95,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveUntilClosed(web, webLn) })
 	g.Go(func() error { return serveUntilClosed(mon, monLn) })
+	g.Go(func() error { return audit.RunCheckpoints(gctx, pool, cfg.AuditCheckpoint, log) })
 	g.Go(func() error {
 		<-gctx.Done()
 		// Stop accepting, let in-flight requests finish, then close the pool

@@ -16,7 +16,54 @@ import (
 )
 
 // The actions of SPEC §4. These identifiers appear in filters and exports, so
-// they never change.
+// they never change. Each event's target and details let a reader reconstruct
+// what happened; the details keys of each action are (⁺ = only when known or
+// applicable; ids of users, teams and requests are integers, JD Cloud ids
+// strings; durations are integer milliseconds, since details hold no
+// fractions):
+//
+//	action                     actor       target          team  details
+//	auth.sign_in               the user    user <id>       —     method ("password" or "oidc")
+//	auth.sign_in_failed        name typed  user <id>, or   —     username (as typed), method, reason ("unknown_user",
+//	                           (no id)     user "" if none         "wrong_password", "disabled", "throttled", "oidc_error")
+//	auth.sign_out              the user    user <id>       —     method⁺
+//	auth.sessions_revoked      user/admin  user <id>       —     sessions (count ended), by ("self" or "admin")
+//	request.created            requester   request <id>    team  region, source_instance_id, backup_id, engine, instance_class,
+//	                                                               storage_gb, az_ids, vpc_id, subnet_id, charge_mode,
+//	                                                               charge_duration⁺, charge_unit⁺, instance_name, port⁺,
+//	                                                               parameter_group⁺, storage_type⁺, storage_encrypted⁺,
+//	                                                               instance_type⁺, reason, repeat_of⁺ (request id)
+//	request.cancelled          requester   request <id>    team  from_state
+//	request.approved           lead        request <id>    team  requester_id, from_state
+//	request.rejected           lead        request <id>    team  requester_id, from_state, comment
+//	request.expired            system      request <id>    team  created_at (RFC 3339), approval_ttl (Go duration)
+//	request.execution_started  system      request <id>    team  attempt, tag (the restoredesk tag value)
+//	jdcloud.call               system      request <id>    team  operation, region, http_status (0: no answer),
+//	                                                               jdcloud_request_id⁺, duration_ms, attempt⁺,
+//	                                                               error_class⁺, error_message⁺ (see RecordJDCloudCall)
+//	request.instance_created   system      request <id>    team  instance_id, jdcloud_request_id, tag
+//	request.instance_adopted   system      request <id>    team  instance_id, tag, reason (why the create was ambiguous)
+//	request.ready              system      request <id>    team  instance_id, internal_domain_name, port
+//	request.failed             system      request <id>    team  from_state, reason (plain words), instance_id⁺,
+//	                                                               http_status⁺, jdcloud_code⁺, jdcloud_message⁺,
+//	                                                               jdcloud_request_id⁺
+//	admin.user_created         admin/CLI   user <id>       —     username, name, email, admin, auditor
+//	admin.user_updated         admin       user <id>       —     username, changes ({field: {"from": old, "to": new}};
+//	                                                               never a password)
+//	admin.user_disabled        admin/CLI   user <id>       —     username, sessions (count ended)
+//	admin.password_reset       admin       user <id>       —     username, generated (bool); never the password
+//	admin.team_created         admin/CLI   team <id>       team  name
+//	admin.membership_changed   admin/CLI   team <id>       team  user_id, username, change ("added", "removed",
+//	                                                               "lead_granted", "lead_revoked")
+//	admin.ownership_changed    admin       team <id>       team  kind ("instance" or "vpc"), region, added, removed
+//	                                                               (lists of JD Cloud ids)
+//	audit.exported             auditor/    audit ""        —     format ("csv" or "jsonl"), filters (the non-empty
+//	                           admin                                 filters: from, to, actor, team, action,
+//	                                                               target_type, target_id), up_to_seq
+//
+// The command line records as the system actor unless it knows who runs it.
+// Leads see only events whose target is a request of their team, so request
+// events must carry the request's team.
 const (
 	SignIn                 = "auth.sign_in"
 	SignInFailed           = "auth.sign_in_failed"
@@ -63,7 +110,8 @@ const (
 // SystemName is the actor name of events written by the worker.
 const SystemName = "system"
 
-// Actor is who caused an event. A zero UserID means the system.
+// Actor is who caused an event. A zero UserID means the system. Name is the
+// user's username (what the audit page's actor filter matches), or SystemName.
 type Actor struct {
 	UserID     int64
 	Name       string
@@ -99,7 +147,10 @@ const lockKey = 0x7265737464657361 // "restdesa"
 // Record appends ev to the audit trail inside db, which should be the
 // transaction making the change ev describes: the event then commits with the
 // change or not at all. Writers wait for each other from the moment they
-// record until they commit, so record last in a transaction.
+// record until they commit, so record last in a transaction. The transaction
+// must be READ COMMITTED (PostgreSQL's default): a REPEATABLE READ snapshot
+// taken before the lock would miss the newest event, and the insert would
+// then fail on the duplicate seq rather than fork the chain.
 func Record(ctx context.Context, db postgres.DBTX, ev Event) (Recorded, error) {
 	if ev.Action == "" || ev.TargetType == "" || ev.Actor.Name == "" {
 		return Recorded{}, errors.New("record audit event: action, target type and actor name are required")
@@ -109,18 +160,32 @@ func Record(ctx context.Context, db postgres.DBTX, ev Event) (Recorded, error) {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(lockKey)); err != nil {
 			return fmt.Errorf("lock audit chain: %w", err)
 		}
-		var prevSeq int64
-		prev := make([]byte, 0, 32)
-		err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1`).Scan(&prevSeq, &prev)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		// The head and the time are read after taking the lock, from the
+		// database's clock, and the time never goes below the head's: so
+		// occurred_at never decreases along seq, even across app servers with
+		// skewed clocks, and a time range is a seq range (see Query).
+		var (
+			prevSeq *int64
+			prev    []byte
+			now     time.Time
+		)
+		err := tx.QueryRow(ctx, `
+			SELECT h.seq, h.hash, greatest(clock_timestamp(), h.occurred_at)
+			FROM (SELECT) AS one
+			LEFT JOIN LATERAL (SELECT seq, hash, occurred_at FROM audit_events ORDER BY seq DESC LIMIT 1) AS h ON true`,
+		).Scan(&prevSeq, &prev, &now)
+		if err != nil {
 			return fmt.Errorf("read audit head: %w", err)
 		}
-		if errors.Is(err, pgx.ErrNoRows) {
+		next := int64(1)
+		if prevSeq == nil {
 			prev = GenesisHash()
+		} else {
+			next = *prevSeq + 1
 		}
 		row := Row{
-			Seq:        prevSeq + 1,
-			OccurredAt: time.Now().UTC().Truncate(time.Microsecond),
+			Seq:        next,
+			OccurredAt: now.UTC().Truncate(time.Microsecond),
 			ActorName:  ev.Actor.Name,
 			ClientAddr: ev.Actor.ClientAddr,
 			UserAgent:  ev.Actor.UserAgent,
