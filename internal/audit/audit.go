@@ -58,8 +58,9 @@ import (
 //	admin.ownership_changed    admin       team <id>       team  kind ("instance" or "vpc"), region, added, removed
 //	                                                               (lists of JD Cloud ids)
 //	audit.exported             auditor/    audit ""        —     format ("csv" or "jsonl"), filters (the non-empty
-//	                           admin                                 filters: from, to, actor, team, action,
-//	                                                               target_type, target_id), up_to_seq
+//	                           admin                                 filters as typed: from, to, actor, team, action,
+//	                                                               target_type, target_id); recorded before the
+//	                                                               export, which ends with this event
 //
 // The command line records as the system actor unless it knows who runs it.
 // Leads see only events whose target is a request of their team, so request

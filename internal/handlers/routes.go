@@ -32,6 +32,10 @@ func Routes(e *echo.Echo, h *Handler, d Deps) {
 
 	e.GET("/", h.home)
 	e.GET("/signin", h.signInForm)
+
+	// Audit log (audit trail).
+	e.GET("/audit", h.auditPage, requireUser)
+	e.GET("/audit/export", h.auditExport, requireUser)
 }
 
 // staticFiles serves the embedded static files. A request carrying the file's
