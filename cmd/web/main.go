@@ -31,6 +31,14 @@ const usage = `usage: web [command]
 commands:
   serve        run the web server and the background worker (default)
   migrate      apply database migrations and exit
+  user add -username U -email E -name N [-admin] [-auditor] [-password-stdin]
+               create a local account (without -password-stdin a password is generated and printed once)
+  user disable -username U
+               disable an account and end its sessions
+  team add -name T
+               create a team
+  team member add -team T -username U [-lead]
+               add a user to a team, as member or lead
   jdcloud-sim  run the JD Cloud simulator [-addr 127.0.0.1:8081] [-build-time 5s] [fault flags]
   audit verify [-checkpoint COUNT:HASH]
                check the audit trail's hash chain (and an earlier checkpoint); print its head
@@ -47,6 +55,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdServe(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, args, getenv, stdout, stderr)
+	case "user":
+		return cmdUser(ctx, args, getenv, stdin, stdout, stderr)
+	case "team":
+		return cmdTeam(ctx, args, getenv, stdout, stderr)
 	case "audit":
 		return cmdAudit(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":

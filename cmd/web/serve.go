@@ -18,7 +18,6 @@ import (
 
 	"github.com/gorilla/sessions"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
@@ -26,6 +25,7 @@ import (
 	"restoredesk/internal/handlers"
 	"restoredesk/internal/logging"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/server"
 )
 
 // cmdServe runs the web server (and, as issues land, the worker) until ctx ends.
@@ -60,15 +60,17 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 
 	secure := cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https"
 	store := sessions.NewCookieStore(cookieKeyPairs(cfg.SessionKeys)...)
-	store.Options = &sessions.Options{Path: "/", MaxAge: 12 * 3600, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	store.Options = &sessions.Options{Path: "/", MaxAge: 7 * 24 * 3600, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 
 	metrics := handlers.NewMetrics()
 	deps := handlers.Deps{
 		Pool: pool, Log: log, Sessions: store, Metrics: metrics,
 		TrustedProxies: cfg.TrustedProxies, Demo: cfg.Demo, SecureCookies: secure,
 	}
-	e := echo.New()
-	handlers.Routes(e, handlers.New(deps), deps)
+	e, err := server.New(ctx, server.Config{Deps: deps, SSO: ssoConfig(cfg)})
+	if err != nil {
+		return err
+	}
 
 	web := &http.Server{
 		Addr: cfg.ListenAddr, Handler: e,

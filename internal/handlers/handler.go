@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/sessions"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"restoredesk/internal/identity"
 	"restoredesk/internal/postgres"
 )
 
@@ -22,7 +23,9 @@ type Deps struct {
 	Metrics        *Metrics
 	TrustedProxies []netip.Prefix
 	Demo           bool
-	SecureCookies  bool // BASE_URL is https
+	SecureCookies  bool              // BASE_URL is https
+	Identity       *identity.Service // sign-in, sessions, accounts; nil: production settings
+	SSO            *SSO              // single sign-on; nil when not configured
 }
 
 // Handler holds the dependencies shared by every handler method.
@@ -34,10 +37,15 @@ type Handler struct {
 	metrics  *Metrics
 	demo     bool
 	secure   bool
+	identity *identity.Service
+	sso      *SSO
 }
 
 // New returns a Handler using d.
 func New(d Deps) *Handler {
+	if d.Identity == nil {
+		d.Identity = identity.New(d.Pool, identity.Config{})
+	}
 	return &Handler{
 		db:       postgres.New(d.Pool),
 		pool:     d.Pool,
@@ -46,5 +54,7 @@ func New(d Deps) *Handler {
 		metrics:  d.Metrics,
 		demo:     d.Demo,
 		secure:   d.SecureCookies,
+		identity: d.Identity,
+		sso:      d.SSO,
 	}
 }

@@ -24,14 +24,39 @@ func Routes(e *echo.Echo, h *Handler, d Deps) {
 		recoverPanics(h.log),
 		crossOriginProtection(),
 		timeout(30*time.Second),
+		h.authenticate(),
 	)
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/static/*", staticFiles())
 
-	e.GET("/", h.home)
+	// Identity: sign-in, sessions, account, administration.
+	e.GET("/", h.dashboard)
 	e.GET("/signin", h.signInForm)
+	e.POST("/signin", h.signIn)
+	e.POST("/signout", h.signOut)
+	e.GET("/auth/oidc", h.ssoStart)
+	e.GET("/auth/oidc/callback", h.ssoCallback)
+	e.GET("/account", h.account, requireUser)
+	e.POST("/account/password", h.accountPassword, requireUser)
+	e.POST("/account/sessions/revoke", h.accountRevokeSessions, requireUser)
+	e.GET("/admin", h.adminHome, requireAdmin)
+	e.GET("/admin/users", h.adminUsers, requireAdmin)
+	e.GET("/admin/users/new", h.adminUserNew, requireAdmin)
+	e.POST("/admin/users", h.adminUserCreate, requireAdmin)
+	e.GET("/admin/users/:id", h.adminUser, requireAdmin)
+	e.POST("/admin/users/:id/roles", h.adminUserRoles, requireAdmin)
+	e.POST("/admin/users/:id/disable", h.adminUserDisable, requireAdmin)
+	e.POST("/admin/users/:id/enable", h.adminUserEnable, requireAdmin)
+	e.POST("/admin/users/:id/password", h.adminUserPassword, requireAdmin)
+	e.POST("/admin/users/:id/sessions/revoke", h.adminUserRevokeSessions, requireAdmin)
+	e.GET("/admin/teams", h.adminTeams, requireAdmin)
+	e.POST("/admin/teams", h.adminTeamCreate, requireAdmin)
+	e.GET("/admin/teams/:id", h.adminTeam, requireAdmin)
+	e.POST("/admin/teams/:id/members", h.adminTeamAddMember, requireAdmin)
+	e.POST("/admin/teams/:id/members/:user/role", h.adminTeamMemberRole, requireAdmin)
+	e.POST("/admin/teams/:id/members/:user/remove", h.adminTeamRemoveMember, requireAdmin)
 
 	// Audit log (audit trail).
 	e.GET("/audit", h.auditPage, requireUser)

@@ -1,25 +1,78 @@
 package handlers
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
+	"restoredesk/internal/demo"
+	"restoredesk/internal/identity"
 	"restoredesk/internal/views"
 )
 
-// home sends visitors who are not signed in to the sign-in page.
-func (h *Handler) home(c echo.Context) error {
-	if viewerFrom(c) == nil {
-		return c.Redirect(http.StatusSeeOther, "/signin")
+// badCredentials is the one message for every failed sign-in: it never says
+// whether the username exists or which part was wrong.
+const badCredentials = "The username or password is not right."
+
+// signInForm shows the sign-in form; signed-in users go to the dashboard.
+func (h *Handler) signInForm(c echo.Context) error {
+	if currentUser(c) != nil {
+		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 	}
-	return echo.ErrNotFound
+	noStore(c)
+	return h.renderSignIn(c, http.StatusOK, views.SignInProps{Next: safeNext(c.QueryParam("next"))})
 }
 
-// signInForm shows the sign-in form.
-func (h *Handler) signInForm(c echo.Context) error {
+func (h *Handler) renderSignIn(c echo.Context, status int, p views.SignInProps) error {
+	if h.demo {
+		p.DemoUsers = demo.Descriptions()
+	}
+	p.SSO = h.sso != nil
+	if p.Next == "/" {
+		p.Next = ""
+	}
+	return render(c, status, views.SignIn(h.page(c, "Sign in", ""), p))
+}
+
+// signIn checks the form's username and password. Success starts a new
+// session (a new id, whatever the cookie held before) and goes to next;
+// failure shows the form again with one generic message, status 422, or 429
+// while earlier failures from this address hold sign-in back.
+func (h *Handler) signIn(c echo.Context) error {
 	noStore(c)
-	return render(c, http.StatusOK, views.SignIn(h.page(c, "Sign in", ""), views.SignInProps{
-		Next: c.QueryParam("next"),
-	}))
+	username, password := c.FormValue("username"), c.FormValue("password")
+	next := safeNext(c.FormValue("next"))
+	sess, err := h.identity.SignIn(c.Request().Context(), username, password, clientOf(c))
+	var throttled *identity.ThrottledError
+	switch {
+	case errors.Is(err, identity.ErrBadCredentials):
+		return h.renderSignIn(c, http.StatusUnprocessableEntity, views.SignInProps{Username: username, Next: next, Error: badCredentials})
+	case errors.As(err, &throttled):
+		c.Response().Header().Set("Retry-After", fmt.Sprint(int(throttled.Wait().Seconds())))
+		return h.renderSignIn(c, http.StatusTooManyRequests, views.SignInProps{Username: username, Next: next,
+			Error: fmt.Sprintf("Too many failed sign-ins. Wait %s and try again.", throttled.Wait())})
+	case err != nil:
+		return err
+	}
+	if err := h.startCookieSession(c, sess.ID); err != nil {
+		return err
+	}
+	h.log.InfoContext(c.Request().Context(), "signed in", "user", sess.User.Username)
+	return c.Redirect(http.StatusSeeOther, next)
+}
+
+// signOut ends this session only: its row goes, so the cookie — this one or
+// any copy of it — never works again. Other sessions of the user stay.
+func (h *Handler) signOut(c echo.Context) error {
+	if id := h.sessionID(c); id != "" {
+		if err := h.identity.SignOut(c.Request().Context(), id, clientOf(c)); err != nil {
+			return err
+		}
+	}
+	if err := h.endCookieSession(c, "You have signed out."); err != nil {
+		return err
+	}
+	return c.Redirect(http.StatusSeeOther, "/signin")
 }

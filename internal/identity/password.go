@@ -1,0 +1,139 @@
+package identity
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Params are argon2id's cost parameters. They are written into every hash
+// (PHC string format), so raising them later leaves old hashes verifiable;
+// a hash made with other parameters is replaced at the user's next sign-in.
+type Params struct {
+	Memory  uint32 // KiB
+	Time    uint32 // passes
+	Threads uint8
+	SaltLen uint32
+	KeyLen  uint32
+}
+
+// DefaultParams are the production parameters: RFC 9106's second recommended
+// option (64 MiB, 3 passes, 4 lanes), with a 16-byte salt and 32-byte key.
+var DefaultParams = Params{Memory: 64 * 1024, Time: 3, Threads: 4, SaltLen: 16, KeyLen: 32}
+
+// MinPasswordLength is the shortest password anyone may set (the demo seed is
+// the one exception, and it never runs outside demo mode).
+const MinPasswordLength = 12
+
+// maxPasswordLength bounds what we hash: longer input is refused rather than
+// silently truncated.
+const maxPasswordLength = 1024
+
+// ValidatePassword returns a message saying what is wrong with pw, or "".
+func ValidatePassword(pw string) string {
+	switch n := utf8.RuneCountInString(pw); {
+	case n < MinPasswordLength:
+		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
+	case len(pw) > maxPasswordLength:
+		return fmt.Sprintf("Use at most %d characters.", maxPasswordLength)
+	}
+	return ""
+}
+
+// Hasher hashes and verifies passwords with argon2id. It bounds how many
+// hashes run at once, since each takes Params.Memory: a burst of sign-ins
+// waits instead of exhausting the machine's memory.
+type Hasher struct {
+	p         Params
+	sem       chan struct{}
+	dummyOnce sync.Once
+	dummy     string // verified against for unknown users, so they cost the same
+}
+
+// NewHasher returns a Hasher making new hashes with p.
+func NewHasher(p Params) *Hasher {
+	return &Hasher{p: p, sem: make(chan struct{}, 4)}
+}
+
+// Params returns the parameters new hashes are made with.
+func (h *Hasher) Params() Params { return h.p }
+
+// Hash returns the PHC-format argon2id hash of password with a random salt.
+func (h *Hasher) Hash(password string) (string, error) {
+	salt := make([]byte, h.p.SaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("salt: %w", err)
+	}
+	key := h.derive(password, salt, h.p)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s",
+		argon2.Version, h.p.Memory, h.p.Time, h.p.Threads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// Verify reports whether password matches encoded, comparing in constant
+// time, and whether encoded was made with other parameters than h's (so the
+// caller should store a fresh hash). A malformed or empty hash never matches,
+// but still costs one hash, so its answer takes as long as any other.
+func (h *Hasher) Verify(encoded, password string) (ok, rehash bool) {
+	p, salt, key, err := ParseHash(encoded)
+	if err != nil {
+		h.VerifyDummy(password)
+		return false, false
+	}
+	got := h.derive(password, salt, p)
+	ok = subtle.ConstantTimeCompare(got, key) == 1
+	return ok, ok && p != h.p
+}
+
+// VerifyDummy spends the time a real verification takes and always fails. It
+// is what sign-in does for an unknown username, so the answer's timing does
+// not tell whether the account exists.
+func (h *Hasher) VerifyDummy(password string) {
+	h.dummyOnce.Do(func() { h.dummy, _ = h.Hash("restoredesk dummy password for unknown users") })
+	p, salt, key, _ := ParseHash(h.dummy)
+	subtle.ConstantTimeCompare(h.derive(password, salt, p), key)
+}
+
+func (h *Hasher) derive(password string, salt []byte, p Params) []byte {
+	h.sem <- struct{}{}
+	defer func() { <-h.sem }()
+	return argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, p.KeyLen)
+}
+
+// ParseHash splits a PHC-format argon2id hash into its parameters, salt and key.
+func ParseHash(encoded string) (p Params, salt, key []byte, err error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[0] != "" || parts[1] != "argon2id" {
+		return p, nil, nil, errors.New("not an argon2id hash")
+	}
+	var v int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &v); err != nil || v != argon2.Version {
+		return p, nil, nil, errors.New("unsupported argon2 version")
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.Memory, &p.Time, &p.Threads); err != nil {
+		return p, nil, nil, fmt.Errorf("argon2 parameters: %w", err)
+	}
+	if p.Memory == 0 || p.Time == 0 || p.Threads == 0 || p.Memory > 4<<20 || p.Time > 64 {
+		return p, nil, nil, errors.New("argon2 parameters out of range")
+	}
+	b64 := base64.RawStdEncoding
+	if salt, err = b64.DecodeString(parts[4]); err != nil {
+		return p, nil, nil, fmt.Errorf("argon2 salt: %w", err)
+	}
+	if key, err = b64.DecodeString(parts[5]); err != nil || len(key) == 0 {
+		return p, nil, nil, errors.New("argon2 key")
+	}
+	p.SaltLen, p.KeyLen = uint32(len(salt)), uint32(len(key))
+	return p, salt, key, nil
+}
+
+// GeneratePassword returns a random password of 26 base32 characters (128
+// bits), for accounts created on the command line without one.
+func GeneratePassword() string { return rand.Text() }

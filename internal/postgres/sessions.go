@@ -1,0 +1,166 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// NewSession is a session to store. IDHash is the SHA-256 of the id the
+// cookie carries; the id itself is never stored.
+type NewSession struct {
+	IDHash     []byte
+	UserID     int64
+	ExpiresAt  time.Time // absolute expiry
+	ClientAddr string
+	UserAgent  string
+	Method     string // "password" or "oidc"
+}
+
+// InsertSession stores a new session.
+func (d *DB) InsertSession(ctx context.Context, s NewSession) error {
+	_, err := d.db.Exec(ctx, `
+		INSERT INTO sessions (id_hash, user_id, expires_at, client_addr, user_agent, method)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		s.IDHash, s.UserID, s.ExpiresAt, s.ClientAddr, s.UserAgent, s.Method)
+	if err != nil {
+		return fmt.Errorf("insert session: %w", err)
+	}
+	return nil
+}
+
+// ActiveSession returns the user of the session whose id hashes to idHash,
+// provided it has neither passed its absolute expiry nor been idle longer
+// than idle, and when it was last seen. It returns ErrNotFound otherwise.
+func (d *DB) ActiveSession(ctx context.Context, idHash []byte, idle time.Duration) (userID int64, lastSeen time.Time, err error) {
+	err = d.db.QueryRow(ctx, `
+		SELECT user_id, last_seen_at FROM sessions
+		WHERE id_hash = $1 AND expires_at > now() AND last_seen_at > now() - $2 * interval '1 microsecond'`,
+		idHash, idle.Microseconds()).Scan(&userID, &lastSeen)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, time.Time{}, ErrNotFound
+	}
+	if err != nil {
+		return 0, time.Time{}, fmt.Errorf("read session: %w", err)
+	}
+	return userID, lastSeen, nil
+}
+
+// TouchSession records that the session was used now, which restarts its idle timer.
+func (d *DB) TouchSession(ctx context.Context, idHash []byte) error {
+	if _, err := d.db.Exec(ctx, `UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1`, idHash); err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
+}
+
+// DeleteSession ends one session and returns its user. It returns ErrNotFound
+// when the session does not exist (already ended).
+func (d *DB) DeleteSession(ctx context.Context, idHash []byte) (userID int64, err error) {
+	err = d.db.QueryRow(ctx, `DELETE FROM sessions WHERE id_hash = $1 RETURNING user_id`, idHash).Scan(&userID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("delete session: %w", err)
+	}
+	return userID, nil
+}
+
+// DeleteUserSessions ends every session of user and returns how many there were.
+func (d *DB) DeleteUserSessions(ctx context.Context, user int64) (int64, error) {
+	tag, err := d.db.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, user)
+	if err != nil {
+		return 0, fmt.Errorf("delete sessions: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}
+
+// CountActiveSessions returns how many unexpired sessions user has.
+func (d *DB) CountActiveSessions(ctx context.Context, user int64, idle time.Duration) (int, error) {
+	var n int
+	err := d.db.QueryRow(ctx, `
+		SELECT count(*) FROM sessions
+		WHERE user_id = $1 AND expires_at > now() AND last_seen_at > now() - $2 * interval '1 microsecond'`,
+		user, idle.Microseconds()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count sessions: %w", err)
+	}
+	return n, nil
+}
+
+// DeleteExpiredSessions removes sessions past their absolute expiry or idle
+// for longer than idle. They are already refused; this only keeps the table small.
+func (d *DB) DeleteExpiredSessions(ctx context.Context, idle time.Duration) error {
+	_, err := d.db.Exec(ctx, `
+		DELETE FROM sessions WHERE expires_at <= now() OR last_seen_at <= now() - $1 * interval '1 microsecond'`,
+		idle.Microseconds())
+	if err != nil {
+		return fmt.Errorf("delete expired sessions: %w", err)
+	}
+	return nil
+}
+
+// SignInBlockedUntil returns the latest time until which any of keys is
+// blocked, or the zero time when none is blocked now.
+func (d *DB) SignInBlockedUntil(ctx context.Context, keys []string) (time.Time, error) {
+	var until *time.Time
+	err := d.db.QueryRow(ctx, `
+		SELECT max(blocked_until) FROM sign_in_failures WHERE key = ANY($1) AND blocked_until > now()`, keys).Scan(&until)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read sign-in failures: %w", err)
+	}
+	if until == nil {
+		return time.Time{}, nil
+	}
+	return *until, nil
+}
+
+// RecordSignInFailure counts one more failure under key and returns the new
+// count. A count whose last failure is older than forget starts again at one.
+func (d *DB) RecordSignInFailure(ctx context.Context, key string, forget time.Duration) (int, error) {
+	var n int
+	err := d.db.QueryRow(ctx, `
+		INSERT INTO sign_in_failures AS f (key, failures) VALUES ($1, 1)
+		ON CONFLICT (key) DO UPDATE SET
+			failures = CASE WHEN f.last_failed_at < now() - $2 * interval '1 microsecond' THEN 1 ELSE f.failures + 1 END,
+			last_failed_at = now()
+		RETURNING failures`, key, forget.Microseconds()).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("record sign-in failure: %w", err)
+	}
+	return n, nil
+}
+
+// BlockSignIn blocks key for delay from now (never shortening a longer block).
+func (d *DB) BlockSignIn(ctx context.Context, key string, delay time.Duration) error {
+	_, err := d.db.Exec(ctx, `
+		UPDATE sign_in_failures SET blocked_until = greatest(blocked_until, now() + $2 * interval '1 microsecond')
+		WHERE key = $1`, key, delay.Microseconds())
+	if err != nil {
+		return fmt.Errorf("block sign-in: %w", err)
+	}
+	return nil
+}
+
+// ClearSignInFailures forgets the failures counted under key.
+func (d *DB) ClearSignInFailures(ctx context.Context, key string) error {
+	if _, err := d.db.Exec(ctx, `DELETE FROM sign_in_failures WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("clear sign-in failures: %w", err)
+	}
+	return nil
+}
+
+// DeleteOldSignInFailures forgets failures last seen longer ago than forget.
+func (d *DB) DeleteOldSignInFailures(ctx context.Context, forget time.Duration) error {
+	_, err := d.db.Exec(ctx, `
+		DELETE FROM sign_in_failures WHERE last_failed_at < now() - $1 * interval '1 microsecond' AND blocked_until < now()`,
+		forget.Microseconds())
+	if err != nil {
+		return fmt.Errorf("delete old sign-in failures: %w", err)
+	}
+	return nil
+}

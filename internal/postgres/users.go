@@ -1,0 +1,207 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"restoredesk/internal/policy"
+)
+
+// User is a row of the users table.
+type User struct {
+	ID           int64     `db:"id"`
+	Username     string    `db:"username"`
+	Email        string    `db:"email"`
+	DisplayName  string    `db:"display_name"`
+	PasswordHash string    `db:"password_hash"` // '' for single sign-on accounts
+	Disabled     bool      `db:"disabled"`
+	Admin        bool      `db:"admin"`
+	Auditor      bool      `db:"auditor"`
+	OIDCIssuer   *string   `db:"oidc_issuer"`
+	OIDCSubject  *string   `db:"oidc_subject"`
+	CreatedAt    time.Time `db:"created_at"`
+}
+
+// SSO reports whether the account is linked to a single sign-on identity.
+func (u User) SSO() bool { return u.OIDCIssuer != nil }
+
+const userColumns = `id, username, email, display_name, password_hash, disabled, admin, auditor,
+	oidc_issuer, oidc_subject, created_at`
+
+// LoadUser returns user id with their roles and memberships as they are now,
+// read through db (a pool or the caller's transaction). It is what every
+// request and every decision checks permissions against. It returns
+// ErrNotFound when there is no such user.
+func LoadUser(ctx context.Context, db DBTX, id int64) (*policy.User, error) {
+	var u policy.User
+	err := db.QueryRow(ctx, `SELECT id, username, display_name, email, admin, auditor, disabled FROM users WHERE id = $1`, id).
+		Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.Admin, &u.Auditor, &u.Disabled)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load user: %w", err)
+	}
+	rows, err := db.Query(ctx, `
+		SELECT m.team_id, t.name, m.lead FROM memberships m JOIN teams t ON t.id = m.team_id
+		WHERE m.user_id = $1 ORDER BY t.name`, id)
+	if err != nil {
+		return nil, fmt.Errorf("load memberships: %w", err)
+	}
+	u.Teams, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (policy.Membership, error) {
+		var m policy.Membership
+		err := r.Scan(&m.TeamID, &m.TeamName, &m.Lead)
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("load memberships: %w", err)
+	}
+	return &u, nil
+}
+
+// UserByID returns user id. It returns ErrNotFound when there is none.
+func (d *DB) UserByID(ctx context.Context, id int64) (User, error) {
+	return d.userWhere(ctx, `id = $1`, id)
+}
+
+// UserByUsername returns the user called username. It returns ErrNotFound
+// when there is none.
+func (d *DB) UserByUsername(ctx context.Context, username string) (User, error) {
+	return d.userWhere(ctx, `username = $1`, username)
+}
+
+// UserByOIDC returns the user linked to the single sign-on identity (issuer,
+// subject). It returns ErrNotFound when there is none.
+func (d *DB) UserByOIDC(ctx context.Context, issuer, subject string) (User, error) {
+	return d.userWhere(ctx, `oidc_issuer = $1 AND oidc_subject = $2`, issuer, subject)
+}
+
+func (d *DB) userWhere(ctx context.Context, where string, args ...any) (User, error) {
+	rows, err := d.db.Query(ctx, `SELECT `+userColumns+` FROM users WHERE `+where, args...)
+	if err != nil {
+		return User{}, fmt.Errorf("query user: %w", err)
+	}
+	u, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[User])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("read user: %w", err)
+	}
+	return u, nil
+}
+
+// NewUser is what creating a user stores.
+type NewUser struct {
+	Username     string
+	Email        string
+	DisplayName  string
+	PasswordHash string
+	Admin        bool
+	Auditor      bool
+	OIDCIssuer   string // with OIDCSubject: a single sign-on account
+	OIDCSubject  string
+}
+
+// InsertUser stores a new user and returns its id. A duplicate username or
+// e-mail fails with a unique violation (constraints users_username_key,
+// users_email_key).
+func (d *DB) InsertUser(ctx context.Context, n NewUser) (int64, error) {
+	var id int64
+	err := d.db.QueryRow(ctx, `
+		INSERT INTO users (username, email, display_name, password_hash, admin, auditor, oidc_issuer, oidc_subject)
+		VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), NULLIF($8, ''))
+		RETURNING id`,
+		n.Username, n.Email, n.DisplayName, n.PasswordHash, n.Admin, n.Auditor, n.OIDCIssuer, n.OIDCSubject).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("insert user: %w", err)
+	}
+	return id, nil
+}
+
+// UserListItem is a row of the administration's user list.
+type UserListItem struct {
+	ID          int64    `db:"id"`
+	Username    string   `db:"username"`
+	DisplayName string   `db:"display_name"`
+	Email       string   `db:"email"`
+	Disabled    bool     `db:"disabled"`
+	Admin       bool     `db:"admin"`
+	Auditor     bool     `db:"auditor"`
+	SSO         bool     `db:"sso"`
+	Teams       []string `db:"teams"` // "payments" or "payments (lead)"
+}
+
+// ListUsers returns up to limit users ordered by username, starting after the
+// username after ("" for the first page): keyset pagination.
+func (d *DB) ListUsers(ctx context.Context, after string, limit int) ([]UserListItem, error) {
+	rows, err := d.db.Query(ctx, `
+		SELECT u.id, u.username, u.display_name, u.email, u.disabled, u.admin, u.auditor,
+			u.oidc_issuer IS NOT NULL AS sso,
+			COALESCE(array_agg(t.name || CASE WHEN m.lead THEN ' (lead)' ELSE '' END ORDER BY t.name)
+				FILTER (WHERE t.id IS NOT NULL), '{}') AS teams
+		FROM users u
+		LEFT JOIN memberships m ON m.user_id = u.id
+		LEFT JOIN teams t ON t.id = m.team_id
+		WHERE u.username > $1
+		GROUP BY u.id
+		ORDER BY u.username
+		LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	users, err := pgx.CollectRows(rows, pgx.RowToStructByName[UserListItem])
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return users, nil
+}
+
+// SetUserDisabled disables or re-enables user id. It returns ErrNotFound when
+// there is no such user.
+func (d *DB) SetUserDisabled(ctx context.Context, id int64, disabled bool) error {
+	return d.updateUser(ctx, `disabled = $2`, id, disabled)
+}
+
+// SetUserRoles sets the global roles of user id. It returns ErrNotFound when
+// there is no such user.
+func (d *DB) SetUserRoles(ctx context.Context, id int64, admin, auditor bool) error {
+	return d.updateUser(ctx, `admin = $2, auditor = $3`, id, admin, auditor)
+}
+
+// SetPasswordHash replaces the password hash of user id. It returns
+// ErrNotFound when there is no such user.
+func (d *DB) SetPasswordHash(ctx context.Context, id int64, hash string) error {
+	return d.updateUser(ctx, `password_hash = $2`, id, hash)
+}
+
+// SetUserProfile updates the e-mail address and display name of user id (a
+// single sign-on account follows its identity provider). It returns
+// ErrNotFound when there is no such user.
+func (d *DB) SetUserProfile(ctx context.Context, id int64, email, name string) error {
+	return d.updateUser(ctx, `email = $2, display_name = $3`, id, email, name)
+}
+
+func (d *DB) updateUser(ctx context.Context, set string, id int64, args ...any) error {
+	tag, err := d.db.Exec(ctx, `UPDATE users SET `+set+`, updated_at = now() WHERE id = $1`, append([]any{id}, args...)...)
+	if err != nil {
+		return fmt.Errorf("update user: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// CountUsers returns how many users exist.
+func (d *DB) CountUsers(ctx context.Context) (int, error) {
+	var n int
+	if err := d.db.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
