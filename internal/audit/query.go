@@ -51,18 +51,12 @@ func Query(ctx context.Context, db postgres.DBTX, f Filter, scope policy.AuditSc
 	if limit <= 0 {
 		limit = 50
 	}
-	q, err := build(ctx, db, f, scope)
-	if err != nil || q.empty {
+	sql, args, err := pageSQL(ctx, db, f, scope, cur, limit+1)
+	if err != nil || sql == "" {
 		return Page{}, err
 	}
 	asc := cur.After > 0
-	switch {
-	case asc:
-		q.where("seq > " + q.arg(cur.After))
-	case cur.Before > 0:
-		q.where("seq < " + q.arg(cur.Before))
-	}
-	rows, err := collect(ctx, db, q.page(scope, asc, limit+1), q.args)
+	rows, err := collect(ctx, db, sql, args)
 	if err != nil {
 		return Page{}, err
 	}
@@ -100,6 +94,23 @@ func Query(ctx context.Context, db postgres.DBTX, f Filter, scope policy.AuditSc
 	return p, nil
 }
 
+// pageSQL returns the statement and arguments of one page of limit events
+// ("" when nothing can match).
+func pageSQL(ctx context.Context, db postgres.DBTX, f Filter, scope policy.AuditScope, cur Cursor, limit int) (string, []any, error) {
+	q, err := build(ctx, db, f, scope)
+	if err != nil || q.empty {
+		return "", nil, err
+	}
+	asc := cur.After > 0
+	switch {
+	case asc:
+		q.where("seq > " + q.arg(cur.After))
+	case cur.Before > 0:
+		q.where("seq < " + q.arg(cur.Before))
+	}
+	return q.page(scope, asc, limit), q.args, nil
+}
+
 // Timeline returns the events of one target (such as TargetRequest and the
 // request's id) that scope may see, oldest first: the history shown on a
 // request's page. Engineers' scope hides addresses and user agents.
@@ -125,6 +136,13 @@ func Each(ctx context.Context, db postgres.DBTX, f Filter, scope policy.AuditSco
 	}
 	return scanEach(ctx, db, q.all(scope), q.args, fn)
 }
+
+// planEachTime makes PostgreSQL plan a query for its actual values: an
+// unnamed statement gets a custom plan every time. The default (a cached
+// prepared statement) switches to a generic plan after five runs, and a
+// generic plan cannot tell a rare action (best found on its own index) from a
+// common one (best found walking seq), which made some pages 20 times slower.
+const planEachTime = pgx.QueryExecModeCacheDescribe
 
 // query is a filter turned into SQL conditions and their arguments.
 type query struct {
@@ -203,7 +221,7 @@ func build(ctx context.Context, db postgres.DBTX, f Filter, scope policy.AuditSc
 
 func seqAt(ctx context.Context, db postgres.DBTX, sql string, t time.Time) (int64, bool, error) {
 	var seq int64
-	err := db.QueryRow(ctx, sql, t).Scan(&seq)
+	err := db.QueryRow(ctx, sql, planEachTime, t).Scan(&seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -278,7 +296,7 @@ func collect(ctx context.Context, db postgres.DBTX, sql string, args []any) ([]R
 // scanEach runs sql, which selects rowColumns, and calls fn with each row as
 // it arrives from the server.
 func scanEach(ctx context.Context, db postgres.DBTX, sql string, args []any, fn func(*Row) error) error {
-	rows, err := db.Query(ctx, sql, args...)
+	rows, err := db.Query(ctx, sql, append([]any{planEachTime}, args...)...)
 	if err != nil {
 		return fmt.Errorf("read audit events: %w", err)
 	}

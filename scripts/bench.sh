@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# make bench: the benchmarks, on a private throwaway PostgreSQL cluster (as
+# make test uses), printing their figures. BENCH_PKGS chooses the packages
+# (default: the audit trail's); AUDIT_BENCH_EVENTS the size of its chain.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+unset DATABASE_URL
+base=/dev/shm; [ -d "$base" ] || base=${TMPDIR:-/tmp}
+pgdir=$(mktemp -d "$base/restoredesk-bench-XXXXXX")
+trap 'scripts/pgcluster.sh destroy "$pgdir" >/dev/null 2>&1 || true' EXIT
+chmod 755 "$pgdir"
+PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=256MB -c max_wal_size=4GB" \
+  scripts/pgcluster.sh start "$pgdir" >/dev/null
+port=$(cat "$(cat "$pgdir/location" 2>/dev/null || echo "$pgdir/cluster")/port")
+export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
+echo "== go test -bench (PostgreSQL on $base, port $port)"
+go test -run '^$' -bench . -benchmem -timeout 60m ${BENCH_PKGS:-./internal/audit/}
