@@ -1,0 +1,306 @@
+package handlers_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"restoredesk/internal/e2e"
+)
+
+// The permission matrix: every route of the product against every kind of
+// person. TestPermissionMatrix reads the routes from the echo instance, so a
+// new route without an entry here fails the test. To add a route, add one
+// entry to permissions: its method and path as registered, what each role
+// gets (expect, everyone), and, when the path has parameters or the action
+// needs a form, a setup hook that returns the concrete path and form for the
+// role (creating fixtures as needed).
+
+// role is a kind of person making a request.
+type role string
+
+const (
+	anonymous     role = "anonymous"
+	engineer      role = "engineer of the team"
+	otherEngineer role = "engineer of another team"
+	lead          role = "lead of the team"
+	otherLead     role = "lead of another team"
+	requesterLead role = "requester who is also a lead"
+	auditor       role = "auditor"
+	admin         role = "admin"
+	adminSelf     role = "admin acting on themselves"
+	disabledUser  role = "disabled user"
+)
+
+var roles = []role{anonymous, engineer, otherEngineer, lead, otherLead, requesterLead, auditor, admin, adminSelf, disabledUser}
+
+// signedIn are the roles with a working session.
+var signedIn = []role{engineer, otherEngineer, lead, otherLead, requesterLead, auditor, admin, adminSelf}
+
+// Fixture usernames: "the team" is payments, "another team" is search.
+var roleUser = map[role]string{
+	engineer: "eng", otherEngineer: "other-eng", lead: "lead", otherLead: "other-lead",
+	requesterLead: "req-lead", auditor: "auditor", admin: "admin", adminSelf: "admin", disabledUser: "disabled",
+}
+
+// fixture is the world the matrix runs in.
+type fixture struct {
+	s       *e2e.Server
+	ids     map[role]int64 // user id of each role
+	team    int64          // payments
+	counter atomic.Int64
+}
+
+// fresh returns a name no other case uses.
+func (f *fixture) fresh(prefix string) string {
+	return prefix + strconv.FormatInt(f.counter.Add(1), 10)
+}
+
+// target returns the user an admin action is aimed at: a fresh member of the
+// team, or the admin themselves for adminSelf.
+func (f *fixture) target(t *testing.T, r role) (id int64, username string) {
+	if r == adminSelf {
+		return f.ids[adminSelf], "admin"
+	}
+	name := f.fresh("target")
+	return f.s.CreateUser(t, e2e.User{Username: name, Teams: map[string]bool{"payments": false}}), name
+}
+
+// setupFunc returns the concrete path (and form) of a route for role r.
+type setupFunc func(t *testing.T, f *fixture, r role) (path string, form url.Values)
+
+// access is one entry of the matrix.
+type access struct {
+	method, route string
+	setup         setupFunc
+	want          map[role]int // status per role
+}
+
+// expect: roles listed get ok; other signed-in roles are refused (403);
+// anonymous and disabled users are sent to sign in (GET) or refused with 401.
+func expect(method string, ok int, allowed ...role) map[role]int {
+	w := map[role]int{}
+	for _, r := range signedIn {
+		w[r] = http.StatusForbidden
+	}
+	for _, r := range allowed {
+		w[r] = ok
+	}
+	w[anonymous], w[disabledUser] = http.StatusSeeOther, http.StatusSeeOther
+	if method != http.MethodGet {
+		w[anonymous], w[disabledUser] = http.StatusUnauthorized, http.StatusUnauthorized
+	}
+	return w
+}
+
+// everyone gives every role status, then applies overrides.
+func everyone(status int, overrides map[role]int) map[role]int {
+	w := map[role]int{}
+	for _, r := range roles {
+		w[r] = status
+	}
+	for r, s := range overrides {
+		w[r] = s
+	}
+	return w
+}
+
+func userPath(suffix string) setupFunc {
+	return func(t *testing.T, f *fixture, r role) (string, url.Values) {
+		id, _ := f.target(t, r)
+		return "/admin/users/" + strconv.FormatInt(id, 10) + suffix, nil
+	}
+}
+
+func memberPath(suffix string, form url.Values) setupFunc {
+	return func(t *testing.T, f *fixture, r role) (string, url.Values) {
+		id, _ := f.target(t, r)
+		return fmt.Sprintf("/admin/teams/%d/members/%d/%s", f.team, id, suffix), form
+	}
+}
+
+var (
+	allSignedIn = signedIn
+	admins      = []role{admin, adminSelf}
+	auditLog    = []role{lead, otherLead, requesterLead, auditor, admin, adminSelf}
+)
+
+var permissions = []access{
+	{method: "GET", route: "/healthz", want: everyone(200, nil)},
+	{method: "GET", route: "/readyz", want: everyone(200, nil)},
+	{method: "GET", route: "/static/*", want: everyone(200, nil), setup: func(*testing.T, *fixture, role) (string, url.Values) {
+		return "/static/css/app.css", nil
+	}},
+	{method: "GET", route: "/", want: expect("GET", 200, allSignedIn...)},
+	{method: "GET", route: "/signin", want: everyone(303, map[role]int{anonymous: 200, disabledUser: 200})},
+	{method: "POST", route: "/signin", want: everyone(303, map[role]int{disabledUser: 422}),
+		setup: func(_ *testing.T, f *fixture, r role) (string, url.Values) {
+			u := roleUser[r]
+			if r == anonymous {
+				u = "eng"
+			}
+			return "/signin", url.Values{"username": {u}, "password": {e2e.Password}}
+		}},
+	{method: "POST", route: "/signout", want: everyone(303, nil)},
+	{method: "GET", route: "/auth/oidc", want: everyone(404, nil)},          // single sign-on is off here;
+	{method: "GET", route: "/auth/oidc/callback", want: everyone(404, nil)}, // oidc_test.go covers it on
+	{method: "GET", route: "/account", want: expect("GET", 200, allSignedIn...)},
+	{method: "POST", route: "/account/password", want: expect("POST", 303, allSignedIn...),
+		setup: func(*testing.T, *fixture, role) (string, url.Values) {
+			return "/account/password", url.Values{"current": {e2e.Password}, "new": {e2e.Password}}
+		}},
+	{method: "POST", route: "/account/sessions/revoke", want: expect("POST", 303, allSignedIn...)},
+
+	{method: "GET", route: "/audit", want: expect("GET", 200, auditLog...)},
+	{method: "GET", route: "/audit/export", want: expect("GET", 200, auditor, admin, adminSelf),
+		setup: func(*testing.T, *fixture, role) (string, url.Values) { return "/audit/export?format=csv", nil }},
+
+	{method: "GET", route: "/admin", want: expect("GET", 303, admins...)},
+	{method: "GET", route: "/admin/users", want: expect("GET", 200, admins...)},
+	{method: "GET", route: "/admin/users/new", want: expect("GET", 200, admins...)},
+	{method: "POST", route: "/admin/users", want: expect("POST", 303, admins...),
+		setup: func(_ *testing.T, f *fixture, _ role) (string, url.Values) {
+			u := f.fresh("new")
+			return "/admin/users", url.Values{"username": {u}, "email": {u + "@example.com"}, "name": {"New"}, "password": {e2e.Password}}
+		}},
+	{method: "GET", route: "/admin/users/:id", setup: userPath(""), want: expect("GET", 200, admins...)},
+	{method: "POST", route: "/admin/users/:id/roles", setup: userPath("/roles"), want: expect("POST", 303, admin)},
+	{method: "POST", route: "/admin/users/:id/disable", setup: userPath("/disable"), want: expect("POST", 303, admin)},
+	{method: "POST", route: "/admin/users/:id/enable", setup: userPath("/enable"), want: expect("POST", 303, admin)},
+	{method: "POST", route: "/admin/users/:id/password", want: expect("POST", 303, admin),
+		setup: func(t *testing.T, f *fixture, r role) (string, url.Values) {
+			id, _ := f.target(t, r)
+			return "/admin/users/" + strconv.FormatInt(id, 10) + "/password", url.Values{"password": {"another long password"}}
+		}},
+	{method: "POST", route: "/admin/users/:id/sessions/revoke", setup: userPath("/sessions/revoke"), want: expect("POST", 303, admins...)},
+	{method: "GET", route: "/admin/teams", want: expect("GET", 200, admins...)},
+	{method: "POST", route: "/admin/teams", want: expect("POST", 303, admins...),
+		setup: func(_ *testing.T, f *fixture, _ role) (string, url.Values) {
+			return "/admin/teams", url.Values{"name": {f.fresh("team-")}}
+		}},
+	{method: "GET", route: "/admin/teams/:id", want: expect("GET", 200, admins...),
+		setup: func(_ *testing.T, f *fixture, _ role) (string, url.Values) {
+			return "/admin/teams/" + strconv.FormatInt(f.team, 10), nil
+		}},
+	{method: "POST", route: "/admin/teams/:id/members", want: expect("POST", 303, admin),
+		setup: func(t *testing.T, f *fixture, r role) (string, url.Values) {
+			username := "admin"
+			if r != adminSelf {
+				username = f.fresh("joiner")
+				f.s.CreateUser(t, e2e.User{Username: username})
+			}
+			return "/admin/teams/" + strconv.FormatInt(f.team, 10) + "/members", url.Values{"username": {username}, "lead": {"on"}}
+		}},
+	{method: "POST", route: "/admin/teams/:id/members/:user/role", setup: memberPath("role", url.Values{"lead": {"true"}}), want: expect("POST", 303, admin)},
+	{method: "POST", route: "/admin/teams/:id/members/:user/remove", setup: memberPath("remove", nil), want: expect("POST", 303, admin)},
+}
+
+func TestPermissionMatrix(t *testing.T) {
+	t.Parallel()
+	s := e2e.Start(t, e2e.Options{})
+	f := &fixture{s: s, ids: map[role]int64{}}
+	for _, r := range []role{engineer, otherEngineer, lead, otherLead, requesterLead, auditor, admin, disabledUser} {
+		u := e2e.User{Username: roleUser[r]}
+		switch r {
+		case engineer, disabledUser:
+			u.Teams = map[string]bool{"payments": false}
+		case otherEngineer:
+			u.Teams = map[string]bool{"search": false}
+		case lead, requesterLead:
+			u.Teams = map[string]bool{"payments": true}
+		case otherLead:
+			u.Teams = map[string]bool{"search": true}
+		case auditor:
+			u.Auditor = true
+		case admin:
+			u.Admin = true
+		}
+		f.ids[r] = s.CreateUser(t, u)
+	}
+	f.ids[adminSelf] = f.ids[admin]
+	f.team = s.Team(t, "payments")
+	// The disabled user signed in before being disabled: their cookie is
+	// still signed, but the session must no longer count.
+	disabledCookies := s.SignInAs(t, "disabled").Cookies()
+	if _, err := s.Pool.Exec(t.Context(), `UPDATE users SET disabled = true WHERE id = $1`, f.ids[disabledUser]); err != nil {
+		t.Fatal(err)
+	}
+
+	// Every route has an entry, and every entry a route.
+	entries := map[string]access{}
+	for _, a := range permissions {
+		entries[a.method+" "+a.route] = a
+	}
+	var routes []string
+	for _, rt := range s.Echo.Routes() {
+		if rt.Method == echo.RouteNotFound {
+			continue // the catch-all that echo groups add
+		}
+		routes = append(routes, rt.Method+" "+rt.Path)
+	}
+	sort.Strings(routes)
+	seen := map[string]bool{}
+	for _, k := range routes {
+		seen[k] = true
+		if _, ok := entries[k]; !ok {
+			t.Errorf("route %s has no entry in the permission matrix (internal/handlers/permissions_test.go)", k)
+		}
+	}
+	for k := range entries {
+		if !seen[k] {
+			t.Errorf("permission matrix entry %s matches no route", k)
+		}
+	}
+
+	for _, k := range routes {
+		a, ok := entries[k]
+		if !ok {
+			continue
+		}
+		t.Run(k, func(t *testing.T) {
+			for _, r := range roles {
+				want, ok := a.want[r]
+				if !ok {
+					t.Errorf("%s: no expectation for %s", k, r)
+					continue
+				}
+				path, form := a.route, url.Values(nil)
+				if a.setup != nil {
+					path, form = a.setup(t, f, r)
+				}
+				// A fresh session per case: some actions end the session.
+				var c *e2e.Client
+				switch r {
+				case anonymous:
+					c = s.NewClient(t)
+				case disabledUser:
+					c = s.NewClient(t)
+					c.SetCookies(disabledCookies)
+				default:
+					c = s.SignInAs(t, roleUser[r])
+				}
+				var resp *http.Response
+				if a.method == http.MethodGet {
+					resp, _ = c.Get(t, path)
+				} else {
+					resp, _ = c.PostForm(t, path, form)
+				}
+				if resp.StatusCode != want {
+					t.Errorf("%s as %s: %s %s = %d, want %d", k, r, a.method, path, resp.StatusCode, want)
+				}
+				loc := resp.Header.Get("Location")
+				if (r == anonymous || r == disabledUser) && want == http.StatusSeeOther && a.method == http.MethodGet &&
+					!strings.HasPrefix(loc, "/signin") && a.route != "/signin" {
+					t.Errorf("%s as %s: redirected to %q, want the sign-in page", k, r, loc)
+				}
+			}
+		})
+	}
+}
