@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,6 +18,7 @@ import (
 
 	"restoredesk/internal/audit"
 	"restoredesk/internal/policy"
+	"restoredesk/internal/postgres"
 	"restoredesk/internal/views"
 )
 
@@ -32,6 +35,10 @@ func (h *Handler) auditPage(c echo.Context) error {
 	noStore(c)
 	scope := policy.AuditScopeFor(u)
 	form, f, cur := parseAuditFilter(c.QueryParams())
+	ctx := c.Request().Context()
+	if err := h.resolveTeam(ctx, &form, &f); err != nil {
+		return err
+	}
 	props := views.AuditProps{
 		Filter: form, Actions: audit.Actions, HidePersonal: scope.HidePersonal,
 		TargetTypes: []string{audit.TargetRequest, audit.TargetUser, audit.TargetTeam, audit.TargetAudit},
@@ -40,11 +47,14 @@ func (h *Handler) auditPage(c echo.Context) error {
 	if len(form.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
 	} else {
-		page, err := audit.Query(c.Request().Context(), h.pool, f, scope, cur, auditPageSize)
+		page, err := audit.Query(ctx, h.pool, f, scope, cur, auditPageSize)
 		if err != nil {
 			return err
 		}
 		props.Events = auditEvents(page.Events)
+		if err := h.nameTeams(ctx, u, props.Events); err != nil {
+			return err
+		}
 		q := auditQuery(form)
 		if page.Newer > 0 {
 			props.NewerHref = "/audit?" + withParam(q, "after", page.Newer)
@@ -74,12 +84,15 @@ func (h *Handler) auditExport(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, "Choose the export format: format=csv or format=jsonl.")
 	}
 	form, f, _ := parseAuditFilter(c.QueryParams())
+	ctx := c.Request().Context()
+	if err := h.resolveTeam(ctx, &form, &f); err != nil {
+		return err
+	}
 	for _, field := range []string{"from", "to", "actor", "team", "action", "target_type", "target_id"} {
 		if msg := form.Errors[field]; msg != "" {
 			return echo.NewHTTPError(http.StatusUnprocessableEntity, field+": "+msg)
 		}
 	}
-	ctx := c.Request().Context()
 	filters := map[string]any{}
 	for k, v := range auditQuery(form) {
 		filters[k] = v[0]
@@ -148,12 +161,8 @@ func parseAuditFilter(q url.Values) (views.AuditFilter, audit.Filter, audit.Curs
 		form.Errors["to"] = "Must be after From."
 	}
 	f.Actor = form.Actor
-	if form.Team != "" {
-		id, err := strconv.ParseInt(form.Team, 10, 64)
-		if err != nil || id <= 0 {
-			form.Errors["team"] = "Enter a team id (a number)."
-		}
-		f.TeamID = id
+	if id, err := strconv.ParseInt(form.Team, 10, 64); err == nil && id > 0 {
+		f.TeamID = id // a name is resolved by resolveTeam
 	}
 	if form.Action != "" && !slices.Contains(audit.Actions, form.Action) {
 		form.Errors["action"] = "Choose an action from the list."
@@ -172,6 +181,51 @@ func parseAuditFilter(q url.Values) (views.AuditFilter, audit.Filter, audit.Curs
 	cur.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
 	cur.After, _ = strconv.ParseInt(q.Get("after"), 10, 64)
 	return form, f, cur
+}
+
+// resolveTeam turns a team filter given by name into the team's id, or
+// notes that there is no such team.
+func (h *Handler) resolveTeam(ctx context.Context, form *views.AuditFilter, f *audit.Filter) error {
+	if form.Team == "" || f.TeamID != 0 {
+		return nil
+	}
+	t, err := h.db.TeamByName(ctx, strings.ToLower(form.Team))
+	if errors.Is(err, postgres.ErrNotFound) {
+		form.Errors["team"] = "There is no team called " + strconv.Quote(form.Team) + "."
+		return nil
+	}
+	f.TeamID = t.ID
+	return err
+}
+
+// nameTeams shows team names instead of ids: the viewer's own teams are
+// known, others are read once each.
+func (h *Handler) nameTeams(ctx context.Context, u *policy.User, events []views.AuditEvent) error {
+	names := map[string]string{}
+	for _, m := range u.Teams {
+		names[strconv.FormatInt(m.TeamID, 10)] = m.TeamName
+	}
+	for i, e := range events {
+		if e.Team == "" {
+			continue
+		}
+		name, ok := names[e.Team]
+		if !ok {
+			id, _ := strconv.ParseInt(e.Team, 10, 64)
+			t, err := h.db.TeamByID(ctx, id)
+			switch {
+			case err == nil:
+				name = t.Name
+			case errors.Is(err, postgres.ErrNotFound):
+				name = e.Team
+			default:
+				return err
+			}
+			names[e.Team] = name
+		}
+		events[i].Team = name
+	}
+	return nil
 }
 
 // auditQuery returns the non-empty filters as query parameters, for links

@@ -216,7 +216,7 @@ func AuditPage(p Page, a AuditProps) templ.Component {
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = Field("team", "Team", "team name or id", a.Filter.Errors["team"]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var11), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field("team", "Team", "team name", a.Filter.Errors["team"]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var11), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
