@@ -17,52 +17,49 @@ import (
 
 // The actions of SPEC §4. These identifiers appear in filters and exports, so
 // they never change. Each event's target and details let a reader reconstruct
-// what happened; the details keys of each action are (⁺ = only when known or
-// applicable; ids of users, teams and requests are integers, JD Cloud ids
-// strings; durations are integer milliseconds, since details hold no
-// fractions):
+// what happened. The details keys each action carries, as the identity and
+// restore code record them (⁺ = only when applicable; "via" = "cli", "sso",
+// "demo", "test"… is added by identity when the change did not come from the
+// web pages; request transitions carry from and to, the state names):
 //
-//	action                     actor       target          team  details
-//	auth.sign_in               the user    user <id>       —     method ("password" or "oidc")
-//	auth.sign_in_failed        name typed  user <id>, or   —     username (as typed), method, reason ("unknown_user",
-//	                           (no id)     user "" if none         "wrong_password", "disabled", "throttled", "oidc_error")
-//	auth.sign_out              the user    user <id>       —     method⁺
-//	auth.sessions_revoked      user/admin  user <id>       —     sessions (count ended), by ("self" or "admin")
-//	request.created            requester   request <id>    team  region, source_instance_id, backup_id, engine, instance_class,
-//	                                                               storage_gb, az_ids, vpc_id, subnet_id, charge_mode,
-//	                                                               charge_duration⁺, charge_unit⁺, instance_name, port⁺,
-//	                                                               parameter_group⁺, storage_type⁺, storage_encrypted⁺,
-//	                                                               instance_type⁺, reason, repeat_of⁺ (request id)
-//	request.cancelled          requester   request <id>    team  from_state
-//	request.approved           lead        request <id>    team  requester_id, from_state
-//	request.rejected           lead        request <id>    team  requester_id, from_state, comment
-//	request.expired            system      request <id>    team  created_at (RFC 3339), approval_ttl (Go duration)
-//	request.execution_started  system      request <id>    team  attempt, tag (the restoredesk tag value)
-//	jdcloud.call               system      request <id>    team  operation, region, http_status (0: no answer),
-//	                                                               jdcloud_request_id⁺, duration_ms, attempt⁺,
-//	                                                               error_class⁺, error_message⁺ (see RecordJDCloudCall)
-//	request.instance_created   system      request <id>    team  instance_id, jdcloud_request_id, tag
-//	request.instance_adopted   system      request <id>    team  instance_id, tag, reason (why the create was ambiguous)
-//	request.ready              system      request <id>    team  instance_id, internal_domain_name, port
-//	request.failed             system      request <id>    team  from_state, reason (plain words), instance_id⁺,
-//	                                                               http_status⁺, jdcloud_code⁺, jdcloud_message⁺,
-//	                                                               jdcloud_request_id⁺
-//	admin.user_created         admin/CLI   user <id>       —     username, name, email, admin, auditor
-//	admin.user_updated         admin       user <id>       —     username, changes ({field: {"from": old, "to": new}};
-//	                                                               never a password)
-//	admin.user_disabled        admin/CLI   user <id>       —     username, sessions (count ended)
-//	admin.password_reset       admin       user <id>       —     username, generated (bool); never the password
-//	admin.team_created         admin/CLI   team <id>       team  name
-//	admin.membership_changed   admin/CLI   team <id>       team  user_id, username, change ("added", "removed",
-//	                                                               "lead_granted", "lead_revoked")
-//	admin.ownership_changed    admin       team <id>       team  kind ("instance" or "vpc"), region, added, removed
-//	                                                               (lists of JD Cloud ids)
-//	audit.exported             auditor/    audit ""        —     format ("csv" or "jsonl"), filters (the non-empty
-//	                           admin                                 filters as typed: from, to, actor, team, action,
-//	                                                               target_type, target_id); recorded before the
-//	                                                               export, which ends with this event
+//	action                     actor        target        team  details
+//	auth.sign_in               the user     user <id>     —     method ("password" or "oidc"), password_rehashed⁺
+//	auth.sign_in_failed        "anonymous"  user <id> or  —     username (as typed, ≤200 bytes), reason; issuer⁺,
+//	                                        user ""             subject⁺ (single sign-on)
+//	auth.sign_out              the user     user <id>     —     scope ("this session")
+//	auth.sessions_revoked      user/admin   user <id>     —     username, sessions_ended, by ("self" or "admin")
+//	request.created            requester    request <id>  team  region, source_instance_id, backup_id, engine, spec (the
+//	                                                              instanceSpec as sent to JD Cloud), reason, expires_at
+//	request.cancelled          requester    request <id>  team  from, to
+//	request.approved           lead         request <id>  team  from, to, requester_id
+//	request.rejected           lead         request <id>  team  from, to, requester_id, comment
+//	request.expired            system       request <id>  team  from, to, expires_at (RFC 3339), approval_ttl (Go duration)
+//	request.execution_started  system       request <id>  team  from, to, backup_id, backup_status
+//	jdcloud.call               system       request <id>  team  operation, region, attempt, http_status (0: no answer),
+//	                                                              jdcloud_request_id, duration_ms, error_class⁺, error⁺
+//	                                                              (see RecordJDCloudCall)
+//	request.instance_created   system       request <id>  team  from, to, instance_id, tag ("restoredesk=<dep>/<req>"), attempt
+//	request.instance_adopted   system       request <id>  team  from, to, instance_id, tag, attempt (found by its tag after
+//	                                                              an ambiguous create)
+//	request.ready              system       request <id>  team  from, to, instance_id, internal_domain_name, instance_port
+//	request.failed             system       request <id>  team  from, to, reason (plain words), instance_id⁺, jdcloud⁺
+//	                                                              ({http_status, code, status, message, request_id})
+//	admin.user_created         admin/system user <id>     —     username, email, name, admin, auditor, sign_in ("password"
+//	                                                              or "sso"); issuer⁺, subject⁺
+//	admin.user_updated         admin/system user <id>     —     username, changes ({field: {"from": old, "to": new}})
+//	admin.user_disabled        admin/system user <id>     —     username, sessions_ended
+//	admin.password_reset       admin/user   user <id>     —     username, by ("admin" or "self"), sessions_ended⁺;
+//	                                                              never the password
+//	admin.team_created         admin/system team <id>     team  name
+//	admin.membership_changed   admin/system team <id>     team  team (name), user_id, username, from, to ("none",
+//	                                                              "member" or "lead")
+//	admin.ownership_changed    admin/system team <id>     team  what the team now owns or no longer owns (instances by
+//	                                                              region, VPCs)
+//	audit.exported             auditor/     audit ""      —     format ("csv" or "jsonl"), filters (the non-empty filters
+//	                           admin                              as typed: from, to, actor, team, action, target_type,
+//	                                                              target_id); recorded before the export, which ends
+//	                                                              with this event
 //
-// The command line records as the system actor unless it knows who runs it.
 // Leads see only events whose target is a request of their team, so request
 // events must carry the request's team.
 const (

@@ -19,7 +19,7 @@ type JDCloudCallInfo struct {
 	HTTPStatus int           // 0 when no answer arrived (timeout, connection refused or dropped)
 	RequestID  string        // JD Cloud's request id, when it answered
 	Duration   time.Duration // from sending to the end of the answer (or the failure)
-	Attempt    int           // 1 for the first try; 0 leaves it out
+	Attempt    int           // 1 for the first try
 	ErrorClass string        // "" on success; else a short class such as "timeout", "throttled", "server_error", "refused", "connection"
 	Error      string        // on failure: JD Cloud's code and message, or the transport error (never a secret)
 }
@@ -37,18 +37,15 @@ func RecordJDCloudCall(ctx context.Context, pool *pgxpool.Pool, requestID, teamI
 		"region":      info.Region,
 		"http_status": info.HTTPStatus,
 		"duration_ms": info.Duration.Milliseconds(),
-	}
-	if info.RequestID != "" {
-		d["jdcloud_request_id"] = info.RequestID
-	}
-	if info.Attempt != 0 {
-		d["attempt"] = info.Attempt
+		"attempt":     info.Attempt,
+		// "" when JD Cloud did not answer
+		"jdcloud_request_id": info.RequestID,
 	}
 	if info.ErrorClass != "" {
 		d["error_class"] = info.ErrorClass
 	}
 	if info.Error != "" {
-		d["error_message"] = truncate(info.Error, maxErrorLen)
+		d["error"] = truncate(info.Error, maxErrorLen)
 	}
 	var rec Recorded
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
