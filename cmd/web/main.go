@@ -30,6 +30,7 @@ const usage = `usage: web [command]
 
 commands:
   serve        run the web server and the background worker (default)
+  worker       run only the background worker
   migrate      apply database migrations and exit
   user add -username U -email E -name N [-admin] [-auditor] [-password-stdin]
                create a local account (without -password-stdin a password is generated and printed once)
@@ -53,6 +54,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, args, getenv, stdout, stderr)
+	case "worker":
+		return cmdWorker(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return cmdMigrate(ctx, args, getenv, stdout, stderr)
 	case "user":
@@ -61,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return cmdTeam(ctx, args, getenv, stdout, stderr)
 	case "audit":
 		return cmdAudit(ctx, args, getenv, stdout, stderr)
+	case "jdcloud-sim":
+		return cmdJDCloudSim(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

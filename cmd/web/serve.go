@@ -22,9 +22,11 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"restoredesk/internal/audit"
+	"restoredesk/internal/demo"
 	"restoredesk/internal/handlers"
 	"restoredesk/internal/logging"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/restore"
 	"restoredesk/internal/server"
 )
 
@@ -58,6 +60,16 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
+	cloud, stopSim, err := openCloud(ctx, cfg, pool, log, true)
+	if err != nil {
+		return err
+	}
+	defer stopSim()
+	worker, life, err := newWorker(ctx, cfg, pool, cloud, log)
+	if err != nil {
+		return err
+	}
+
 	secure := cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https"
 	store := sessions.NewCookieStore(cookieKeyPairs(cfg.SessionKeys)...)
 	store.Options = &sessions.Options{Path: "/", MaxAge: 7 * 24 * 3600, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
@@ -66,10 +78,17 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	deps := handlers.Deps{
 		Pool: pool, Log: log, Sessions: store, Metrics: metrics,
 		TrustedProxies: cfg.TrustedProxies, Demo: cfg.Demo, SecureCookies: secure,
+		Planner: restore.NewPlanner(postgres.New(pool), cloud(nil), log), Lifecycle: life,
 	}
 	e, err := server.New(ctx, server.Config{Deps: deps, SSO: ssoConfig(cfg)})
 	if err != nil {
 		return err
+	}
+	if cfg.Demo {
+		// server.New seeded the demo teams; give them the simulator's instances and VPCs.
+		if err := demo.SeedOwnership(ctx, pool, cloud(nil)); err != nil {
+			return err
+		}
 	}
 
 	web := &http.Server{
@@ -98,6 +117,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	g.Go(func() error { return serveUntilClosed(web, webLn) })
 	g.Go(func() error { return serveUntilClosed(mon, monLn) })
 	g.Go(func() error { return audit.RunCheckpoints(gctx, pool, cfg.AuditCheckpoint, log) })
+	g.Go(func() error { return worker.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		// Stop accepting, let in-flight requests finish, then close the pool

@@ -67,6 +67,7 @@ type Server struct {
 	Pool     *pgxpool.Pool
 	Identity *identity.Service
 	Logs     *Buffer
+	Restore  *Restore // the restore workflow: simulator, lifecycle
 }
 
 // Start runs the web server as `web serve` wires it, until the test ends.
@@ -96,6 +97,7 @@ func Start(t testing.TB, o Options) *Server {
 	if o.SSO != nil {
 		cfg.SSO = o.SSO(base)
 	}
+	rw := wireRestore(t, o, &cfg.Deps)
 	e, err := server.New(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
@@ -103,7 +105,7 @@ func Start(t testing.TB, o Options) *Server {
 	hs.Config.Handler = e
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Echo: e, Pool: o.Pool, Identity: svc, Logs: logs}
+	return &Server{URL: hs.URL, Echo: e, Pool: o.Pool, Identity: svc, Logs: logs, Restore: rw}
 }
 
 // User describes a user for CreateUser.

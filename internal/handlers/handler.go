@@ -13,6 +13,7 @@ import (
 
 	"restoredesk/internal/identity"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/restore"
 )
 
 // Deps is everything the HTTP layer needs, wired in main.
@@ -23,9 +24,11 @@ type Deps struct {
 	Metrics        *Metrics
 	TrustedProxies []netip.Prefix
 	Demo           bool
-	SecureCookies  bool              // BASE_URL is https
-	Identity       *identity.Service // sign-in, sessions, accounts; nil: production settings
-	SSO            *SSO              // single sign-on; nil when not configured
+	SecureCookies  bool               // BASE_URL is https
+	Planner        *restore.Planner   // the request form's choices and rules
+	Lifecycle      *restore.Lifecycle // request transitions
+	Identity       *identity.Service  // sign-in, sessions, accounts; nil: production settings
+	SSO            *SSO               // single sign-on; nil when not configured
 }
 
 // Handler holds the dependencies shared by every handler method.
@@ -37,6 +40,8 @@ type Handler struct {
 	metrics  *Metrics
 	demo     bool
 	secure   bool
+	planner  *restore.Planner
+	life     *restore.Lifecycle
 	identity *identity.Service
 	sso      *SSO
 }
@@ -54,6 +59,8 @@ func New(d Deps) *Handler {
 		metrics:  d.Metrics,
 		demo:     d.Demo,
 		secure:   d.SecureCookies,
+		planner:  d.Planner,
+		life:     d.Lifecycle,
 		identity: d.Identity,
 		sso:      d.SSO,
 	}

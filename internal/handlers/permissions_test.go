@@ -126,10 +126,35 @@ func memberPath(suffix string, form url.Values) setupFunc {
 	}
 }
 
+// requestPath files a fresh pending request by the requester who is also a
+// lead, and returns its path with suffix.
+func requestPath(suffix string) setupFunc {
+	return func(t *testing.T, f *fixture, _ role) (string, url.Values) {
+		id := f.s.SubmitRequest(t, "req-lead", "payments", "mysql-payorders1")
+		return "/requests/" + strconv.FormatInt(id, 10) + suffix, nil
+	}
+}
+
+// with applies overrides to want.
+func with(want, overrides map[role]int) map[role]int {
+	for r, s := range overrides {
+		want[r] = s
+	}
+	return want
+}
+
+// outsiders are the members of the other team: a request of the team is
+// not theirs to see, so it does not exist for them.
+func outsiders(status int) map[role]int {
+	return map[role]int{otherEngineer: status, otherLead: status}
+}
+
 var (
-	allSignedIn = signedIn
-	admins      = []role{admin, adminSelf}
-	auditLog    = []role{lead, otherLead, requesterLead, auditor, admin, adminSelf}
+	teamMembers    = []role{engineer, otherEngineer, lead, otherLead, requesterLead}
+	requestViewers = []role{engineer, lead, requesterLead, auditor, admin, adminSelf}
+	allSignedIn    = signedIn
+	admins         = []role{admin, adminSelf}
+	auditLog       = []role{lead, otherLead, requesterLead, auditor, admin, adminSelf}
 )
 
 var permissions = []access{
@@ -198,6 +223,21 @@ var permissions = []access{
 			}
 			return "/admin/teams/" + strconv.FormatInt(f.team, 10) + "/members", url.Values{"username": {username}, "lead": {"on"}}
 		}},
+	{method: "GET", route: "/requests/new", want: expect("GET", 200, teamMembers...)},
+	{method: "POST", route: "/requests", want: with(expect("POST", 303, engineer, lead, requesterLead), outsiders(422)),
+		setup: func(t *testing.T, f *fixture, r role) (string, url.Values) {
+			// A valid form for the team, as its engineer would send it.
+			return "/requests", f.s.RequestForm(t, "eng", "payments", "mysql-payorders1")
+		}},
+	{method: "GET", route: "/requests/:id", setup: requestPath(""), want: with(expect("GET", 200, requestViewers...), outsiders(404))},
+	{method: "GET", route: "/requests/:id/status", setup: requestPath("/status"), want: with(expect("GET", 200, requestViewers...), outsiders(404))},
+	{method: "POST", route: "/requests/:id/approve", setup: requestPath("/approve"), want: with(expect("POST", 303, lead), outsiders(404))},
+	{method: "POST", route: "/requests/:id/reject", want: with(expect("POST", 303, lead), outsiders(404)),
+		setup: func(t *testing.T, f *fixture, r role) (string, url.Values) {
+			path, _ := requestPath("/reject")(t, f, r)
+			return path, url.Values{"comment": {"not needed"}}
+		}},
+	{method: "POST", route: "/requests/:id/cancel", setup: requestPath("/cancel"), want: with(expect("POST", 303, requesterLead), outsiders(404))},
 	{method: "POST", route: "/admin/teams/:id/members/:user/role", setup: memberPath("role", url.Values{"lead": {"true"}}), want: expect("POST", 303, admin)},
 	{method: "POST", route: "/admin/teams/:id/members/:user/remove", setup: memberPath("remove", nil), want: expect("POST", 303, admin)},
 }
@@ -225,7 +265,7 @@ func TestPermissionMatrix(t *testing.T) {
 		f.ids[r] = s.CreateUser(t, u)
 	}
 	f.ids[adminSelf] = f.ids[admin]
-	f.team = s.Team(t, "payments")
+	f.team = s.GrantSeedOwnership(t, "payments")
 	// The disabled user signed in before being disabled: their cookie is
 	// still signed, but the session must no longer count.
 	disabledCookies := s.SignInAs(t, "disabled").Cookies()

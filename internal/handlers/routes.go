@@ -61,6 +61,16 @@ func Routes(e *echo.Echo, h *Handler, d Deps) {
 	// Audit log (audit trail).
 	e.GET("/audit", h.auditPage, requireUser)
 	e.GET("/audit/export", h.auditExport, requireUser)
+
+	// Restore requests (restore workflow).
+	req := e.Group("/requests", requireUser)
+	req.GET("/new", h.newRequestForm)
+	req.POST("", h.createRequest)
+	req.GET("/:id", h.requestPage)
+	req.GET("/:id/status", h.requestStatus)
+	req.POST("/:id/approve", h.decide("approve"))
+	req.POST("/:id/reject", h.decide("reject"))
+	req.POST("/:id/cancel", h.decide("cancel"))
 }
 
 // staticFiles serves the embedded static files. A request carrying the file's

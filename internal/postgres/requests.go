@@ -53,7 +53,7 @@ type Request struct {
 
 // requestSelect reads requests with the names of their team, requester and decider.
 const requestSelect = `
-	SELECT r.id, r.submission_key::text, r.team_id, t.name AS team_name, r.requester_id,
+	SELECT r.id, r.submission_key, r.team_id, t.name AS team_name, r.requester_id,
 		ru.display_name AS requester_name, r.status, r.region, r.source_instance_id, r.source_instance_name,
 		r.backup_id, r.backup_name, r.backup_time, r.backup_size_bytes, r.engine, r.spec, r.reason,
 		r.created_at, r.updated_at, r.expires_at, r.decided_by, du.display_name AS decider_name, r.decided_at,
@@ -79,7 +79,7 @@ func (d *DB) RequestForUpdate(ctx context.Context, id int64) (Request, error) {
 // RequestBySubmission returns the request created from a form's submission key.
 // It returns ErrNotFound when there is none.
 func (d *DB) RequestBySubmission(ctx context.Context, key string) (Request, error) {
-	return d.requestWhere(ctx, `WHERE r.submission_key = $1::uuid`, key)
+	return d.requestWhere(ctx, `WHERE r.submission_key = $1`, key)
 }
 
 func (d *DB) requestWhere(ctx context.Context, where string, args ...any) (Request, error) {
@@ -122,14 +122,14 @@ func (d *DB) InsertRequest(ctx context.Context, n NewRequest) (id int64, created
 	err = d.db.QueryRow(ctx, `
 		INSERT INTO restore_requests (submission_key, team_id, requester_id, region, source_instance_id,
 			source_instance_name, backup_id, backup_name, backup_time, backup_size_bytes, engine, spec, reason, expires_at)
-		VALUES ($1::uuid, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (submission_key) DO NOTHING
 		RETURNING id`,
 		n.SubmissionKey, n.TeamID, n.RequesterID, n.Region, n.SourceInstanceID, n.SourceInstanceName,
 		n.BackupID, n.BackupName, n.BackupTime, n.BackupSizeBytes, n.Engine, string(n.Spec), n.Reason, n.ExpiresAt,
 	).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		err = d.db.QueryRow(ctx, `SELECT id FROM restore_requests WHERE submission_key = $1::uuid`, n.SubmissionKey).Scan(&id)
+		err = d.db.QueryRow(ctx, `SELECT id FROM restore_requests WHERE submission_key = $1`, n.SubmissionKey).Scan(&id)
 		return id, false, err
 	}
 	if err != nil {

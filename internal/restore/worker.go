@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"restoredesk/internal/audit"
@@ -50,7 +49,7 @@ type WorkerConfig struct {
 	// it doubles per attempt up to RetryMax (defaults 2s and 1m).
 	RetryBase, RetryMax time.Duration
 	// PollBase and PollMax bound the backoff between status polls and tag
-	// searches (defaults 2s and 30s).
+	// searches (defaults 2s and 10s).
 	PollBase, PollMax time.Duration
 	// Tick is how often due work is looked for without a notification (default 1s).
 	Tick time.Duration
@@ -70,7 +69,7 @@ func (c *WorkerConfig) defaults() {
 	def(&c.RetryBase, 2*time.Second)
 	def(&c.RetryMax, time.Minute)
 	def(&c.PollBase, 2*time.Second)
-	def(&c.PollMax, 30*time.Second)
+	def(&c.PollMax, 10*time.Second)
 	def(&c.Tick, time.Second)
 	if c.MaxCreateAttempts <= 0 {
 		c.MaxCreateAttempts = 5
@@ -96,6 +95,11 @@ type Worker struct {
 // NewWorker returns a worker on pool. life expires stale pending requests.
 func NewWorker(pool *pgxpool.Pool, life *Lifecycle, cfg WorkerConfig) *Worker {
 	cfg.defaults()
+	// Each request in hand holds one connection; keep two for the listener
+	// and the look for due work, so the worker never waits on itself.
+	if most := int(pool.Config().MaxConns) - 2; cfg.Concurrency > most {
+		cfg.Concurrency = max(1, most)
+	}
 	return &Worker{pool: pool, cfg: cfg, life: life}
 }
 
@@ -199,8 +203,11 @@ func (w *Worker) Step(ctx context.Context, id int64) error {
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockNamespace|id)
 
-	db := postgres.New(w.pool)
-	r, err := db.Request(ctx, id)
+	// Everything the step does, audit records of its JD Cloud calls
+	// included, goes through this one connection: a worker never needs more
+	// connections than requests in hand, so it cannot starve itself.
+	st := &step{w: w, db: postgres.New(conn)}
+	r, err := st.db.Request(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -208,21 +215,37 @@ func (w *Worker) Step(ctx context.Context, id int64) error {
 	if !Status(r.Status).Active() || r.NextCheckAt == nil || r.NextCheckAt.After(time.Now()) {
 		return nil
 	}
+	st.r = r
+	st.cloud = w.cloud(ctx, st.db, r)
 	switch Status(r.Status) {
 	case Approved:
-		return w.startExecution(ctx, r)
+		return st.startExecution(ctx)
 	case Provisioning:
-		return w.provision(ctx, r)
+		return st.provision(ctx)
 	case Creating:
-		return w.track(ctx, r)
+		return st.track(ctx)
 	}
 	return nil
 }
 
+// step is one piece of work on one request, on the connection that holds
+// the request's lock.
+type step struct {
+	w     *Worker
+	db    *postgres.DB
+	r     postgres.Request
+	cloud *jdcloud.Client
+}
+
 // cloud returns a client whose every call is recorded as a jdcloud.call
 // event of request r, in its own transaction right after the call.
-func (w *Worker) cloud(ctx context.Context, r postgres.Request) *jdcloud.Client {
+func (w *Worker) cloud(ctx context.Context, db *postgres.DB, r postgres.Request) *jdcloud.Client {
 	return w.cfg.Cloud(func(info jdcloud.CallInfo) {
+		// Routine status polls are not events (SPEC §4): the status change
+		// they lead to is. A poll that fails is recorded.
+		if info.Operation == jdcloud.OpDescribeInstanceAttributes && info.Err == nil {
+			return
+		}
 		details := map[string]any{
 			"operation":          info.Operation,
 			"region":             info.Region,
@@ -237,8 +260,8 @@ func (w *Worker) cloud(ctx context.Context, r postgres.Request) *jdcloud.Client 
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		err := pgx.BeginFunc(rctx, w.pool, func(tx pgx.Tx) error {
-			_, err := audit.Record(rctx, tx, audit.Event{Actor: audit.System, Action: audit.JDCloudCall,
+		err := db.Tx(rctx, func(tx *postgres.DB) error {
+			_, err := audit.Record(rctx, tx.Conn(), audit.Event{Actor: audit.System, Action: audit.JDCloudCall,
 				TargetType: audit.TargetRequest, TargetID: strconv.FormatInt(r.ID, 10), TeamID: r.TeamID, Details: details})
 			return err
 		})
@@ -255,13 +278,14 @@ func (w *Worker) tag(r postgres.Request) string {
 
 // startExecution re-checks the backup and moves approved → provisioning, or
 // fails the request when the backup can no longer be restored.
-func (w *Worker) startExecution(ctx context.Context, r postgres.Request) error {
-	backups, err := w.cloud(ctx, r).AllBackups(ctx, r.Region, r.SourceInstanceID)
+func (st *step) startExecution(ctx context.Context) error {
+	w, r := st.w, st.r
+	backups, err := st.cloud.AllBackups(ctx, r.Region, r.SourceInstanceID)
 	if err != nil {
 		if jdcloud.Classify(err) == jdcloud.Refused {
-			return w.fail(ctx, r, Approved, "The backup could not be checked: "+describe(err), err)
+			return st.fail(ctx, Approved, "The backup could not be checked: "+describe(err), err)
 		}
-		return w.later(ctx, r, Approved, w.backoff(w.cfg.RetryBase, w.cfg.RetryMax, r.PollCount+1), r.PollCount+1)
+		return st.later(ctx, Approved, w.backoff(w.cfg.RetryBase, w.cfg.RetryMax, r.PollCount+1), r.PollCount+1)
 	}
 	var found *jdcloud.Backup
 	for i := range backups {
@@ -271,14 +295,14 @@ func (w *Worker) startExecution(ctx context.Context, r postgres.Request) error {
 	}
 	switch {
 	case found == nil:
-		return w.fail(ctx, r, Approved, "Pre-check failed: backup "+r.BackupID+" no longer exists.", nil)
+		return st.fail(ctx, Approved, "Pre-check failed: backup "+r.BackupID+" no longer exists.", nil)
 	case !found.Restorable():
-		return w.fail(ctx, r, Approved, fmt.Sprintf("Pre-check failed: backup %s is %s and can no longer be restored.",
+		return st.fail(ctx, Approved, fmt.Sprintf("Pre-check failed: backup %s is %s and can no longer be restored.",
 			r.BackupID, found.BackupStatus), nil)
 	case found.Engine != "" && found.Engine != r.Engine:
-		return w.fail(ctx, r, Approved, "Pre-check failed: the backup's engine is now "+found.Engine+".", nil)
+		return st.fail(ctx, Approved, "Pre-check failed: the backup's engine is now "+found.Engine+".", nil)
 	}
-	return w.transition(ctx, r, Approved, Provisioning, postgres.RequestUpdate{NextCheckAt: ptr(time.Now()), PollCount: ptr(0)},
+	return st.transition(ctx, Approved, Provisioning, postgres.RequestUpdate{NextCheckAt: ptr(time.Now()), PollCount: ptr(0)},
 		audit.RequestExecutionStart, map[string]any{"backup_id": r.BackupID, "backup_status": found.BackupStatus})
 }
 
@@ -286,28 +310,28 @@ func (w *Worker) startExecution(ctx context.Context, r postgres.Request) error {
 // create_sent_at, so after a crash or an ambiguous answer the next step looks
 // for the tagged instance throughout the visibility window instead of
 // creating a second one.
-func (w *Worker) provision(ctx context.Context, r postgres.Request) error {
-	cloud := w.cloud(ctx, r)
+func (st *step) provision(ctx context.Context) error {
+	w, r, cloud := st.w, st.r, st.cloud
 	if r.CreateSentAt != nil {
-		inst, err := w.findTagged(ctx, cloud, r)
+		inst, err := st.findTagged(ctx)
 		if err != nil {
 			// Cannot tell whether the create happened: look again later.
-			return w.later(ctx, r, Provisioning, w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1), r.PollCount+1)
+			return st.later(ctx, Provisioning, w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1), r.PollCount+1)
 		}
 		if inst != nil {
-			return w.created(ctx, r, inst.InstanceID, inst.InstanceStatus, audit.RequestInstanceAdopted)
+			return st.created(ctx, inst.InstanceID, inst.InstanceStatus, audit.RequestInstanceAdopted)
 		}
 		if time.Since(*r.CreateSentAt) < w.cfg.VisibilityWindow {
-			return w.later(ctx, r, Provisioning, w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1), r.PollCount+1)
+			return st.later(ctx, Provisioning, w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1), r.PollCount+1)
 		}
 		// Not visible after the whole window: the create did not happen.
 		w.cfg.Log.InfoContext(ctx, "create not visible after the window; it did not happen", "request", r.ID)
 	}
 	if r.CreateAttempts >= w.cfg.MaxCreateAttempts {
-		return w.fail(ctx, r, Provisioning, fmt.Sprintf("Gave up after %d create attempts that JD Cloud did not complete.", r.CreateAttempts), nil)
+		return st.fail(ctx, Provisioning, fmt.Sprintf("Gave up after %d create attempts that JD Cloud did not complete.", r.CreateAttempts), nil)
 	}
 	attempt := r.CreateAttempts + 1
-	ok, err := postgres.New(w.pool).UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
+	ok, err := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
 		CreateSentAt: ptr(time.Now()), CreateAttempts: &attempt, PollCount: ptr(0),
 		NextCheckAt: ptr(time.Now().Add(w.cfg.PollBase)),
 	})
@@ -316,26 +340,26 @@ func (w *Worker) provision(ctx context.Context, r postgres.Request) error {
 	}
 	req, err := w.createRequest(r)
 	if err != nil {
-		return w.fail(ctx, r, Provisioning, "The stored parameters are unusable: "+err.Error(), nil)
+		return st.fail(ctx, Provisioning, "The stored parameters are unusable: "+err.Error(), nil)
 	}
 	created, err := cloud.CreateInstanceFromBackup(ctx, r.Region, req)
 	switch jdcloud.Classify(err) {
 	case jdcloud.OK:
-		return w.created(ctx, r, created.InstanceID, jdcloud.StatusBuilding, audit.RequestInstanceCreated)
+		return st.created(ctx, created.InstanceID, jdcloud.StatusBuilding, audit.RequestInstanceCreated)
 	case jdcloud.NotPerformed:
 		// Certainly not performed: forget the send and retry after a backoff.
-		_, uerr := postgres.New(w.pool).UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
+		_, uerr := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
 			ClearCreateSent: true, NextCheckAt: ptr(time.Now().Add(w.backoff(w.cfg.RetryBase, w.cfg.RetryMax, attempt))),
 			FailureReason: ptr("Last attempt: " + describe(err)),
 		})
 		if attempt >= w.cfg.MaxCreateAttempts {
-			return w.fail(ctx, r, Provisioning, fmt.Sprintf("Gave up after %d create attempts: %s", attempt, describe(err)), err)
+			return st.fail(ctx, Provisioning, fmt.Sprintf("Gave up after %d create attempts: %s", attempt, describe(err)), err)
 		}
 		return uerr
 	case jdcloud.Refused:
-		return w.fail(ctx, r, Provisioning, "JD Cloud refused the create: "+describe(err), err)
+		return st.fail(ctx, Provisioning, "JD Cloud refused the create: "+describe(err), err)
 	default: // Ambiguous: create_sent_at stays; the next step searches for the tag.
-		_, uerr := postgres.New(w.pool).UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
+		_, uerr := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
 			NextCheckAt:   ptr(time.Now().Add(w.cfg.PollBase)),
 			FailureReason: ptr("Last attempt: " + describe(err) + " — checking whether the instance was created."),
 		})
@@ -344,7 +368,8 @@ func (w *Worker) provision(ctx context.Context, r postgres.Request) error {
 }
 
 // findTagged returns the instance carrying r's tag, or nil if none is visible.
-func (w *Worker) findTagged(ctx context.Context, cloud *jdcloud.Client, r postgres.Request) (*jdcloud.Instance, error) {
+func (st *step) findTagged(ctx context.Context) (*jdcloud.Instance, error) {
+	w, r, cloud := st.w, st.r, st.cloud
 	found, err := cloud.AllInstances(ctx, r.Region, jdcloud.DescribeInstancesQuery{
 		TagFilters: []jdcloud.TagFilter{{Key: TagKey, Values: []string{w.tag(r)}}},
 	})
@@ -375,16 +400,18 @@ func (w *Worker) createRequest(r postgres.Request) (jdcloud.CreateInstanceFromBa
 }
 
 // created records the instance (created or adopted) and moves to creating.
-func (w *Worker) created(ctx context.Context, r postgres.Request, instanceID, status, action string) error {
-	return w.transition(ctx, r, Provisioning, Creating, postgres.RequestUpdate{
+func (st *step) created(ctx context.Context, instanceID, status, action string) error {
+	w, r := st.w, st.r
+	return st.transition(ctx, Provisioning, Creating, postgres.RequestUpdate{
 		InstanceID: &instanceID, InstanceStatus: &status, InstanceCreatedAt: ptr(time.Now()),
 		NextCheckAt: ptr(time.Now().Add(w.cfg.PollBase)), PollCount: ptr(0), FailureReason: ptr(""),
 	}, action, map[string]any{"instance_id": instanceID, "tag": TagKey + "=" + w.tag(r), "attempt": r.CreateAttempts})
 }
 
 // track polls the instance until it runs, fails, or the build times out.
-func (w *Worker) track(ctx context.Context, r postgres.Request) error {
-	inst, err := w.cloud(ctx, r).DescribeInstanceAttributes(ctx, r.Region, r.InstanceID)
+func (st *step) track(ctx context.Context) error {
+	w, r := st.w, st.r
+	inst, err := st.cloud.DescribeInstanceAttributes(ctx, r.Region, r.InstanceID)
 	since := time.Duration(0)
 	if r.InstanceCreatedAt != nil {
 		since = time.Since(*r.InstanceCreatedAt)
@@ -392,40 +419,41 @@ func (w *Worker) track(ctx context.Context, r postgres.Request) error {
 	next := ptr(time.Now().Add(w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1)))
 	switch {
 	case err == nil && inst.InstanceStatus == jdcloud.StatusRunning:
-		return w.transition(ctx, r, Creating, Ready, postgres.RequestUpdate{
+		return st.transition(ctx, Creating, Ready, postgres.RequestUpdate{
 			InstanceStatus: &inst.InstanceStatus, InternalDomainName: &inst.InternalDomainName, InstancePort: &inst.InstancePort,
 		}, audit.RequestReady, map[string]any{"instance_id": r.InstanceID, "internal_domain_name": inst.InternalDomainName,
 			"instance_port": inst.InstancePort})
 	case err == nil && jdcloud.StatusFailed(inst.InstanceStatus):
-		return w.fail(ctx, r, Creating, "The instance "+r.InstanceID+" reached "+inst.InstanceStatus+" on JD Cloud.", nil)
+		return st.fail(ctx, Creating, "The instance "+r.InstanceID+" reached "+inst.InstanceStatus+" on JD Cloud.", nil)
 	case since > w.cfg.BuildTimeout:
-		return w.fail(ctx, r, Creating, fmt.Sprintf("The instance %s was not running after %s (build timeout); it may need cleaning up.",
+		return st.fail(ctx, Creating, fmt.Sprintf("The instance %s was not running after %s (build timeout); it may need cleaning up.",
 			r.InstanceID, w.cfg.BuildTimeout), nil)
 	case err != nil && jdcloud.IsNotFound(err) && since > w.cfg.VisibilityWindow:
-		return w.fail(ctx, r, Creating, "The instance "+r.InstanceID+" cannot be found on JD Cloud.", err)
+		return st.fail(ctx, Creating, "The instance "+r.InstanceID+" cannot be found on JD Cloud.", err)
 	case err != nil:
 		// Not visible yet, throttled, or a transient failure: poll again.
-		return w.later(ctx, r, Creating, time.Until(*next), r.PollCount+1)
+		return st.later(ctx, Creating, time.Until(*next), r.PollCount+1)
 	}
 	if inst.InstanceStatus != r.InstanceStatus {
 		w.cfg.Log.InfoContext(ctx, "instance status", "request", r.ID, "instance", r.InstanceID, "status", inst.InstanceStatus)
 	}
-	_, err = postgres.New(w.pool).UpdateRequest(ctx, r.ID, string(Creating), postgres.RequestUpdate{
+	_, err = st.db.UpdateRequest(ctx, r.ID, string(Creating), postgres.RequestUpdate{
 		InstanceStatus: &inst.InstanceStatus, NextCheckAt: next, PollCount: ptr(r.PollCount + 1),
 	})
 	return err
 }
 
 // later schedules the next look at r without changing its state.
-func (w *Worker) later(ctx context.Context, r postgres.Request, from Status, after time.Duration, polls int) error {
-	_, err := postgres.New(w.pool).UpdateRequest(ctx, r.ID, string(from), postgres.RequestUpdate{
+func (st *step) later(ctx context.Context, from Status, after time.Duration, polls int) error {
+	_, err := st.db.UpdateRequest(ctx, st.r.ID, string(from), postgres.RequestUpdate{
 		NextCheckAt: ptr(time.Now().Add(after)), PollCount: &polls,
 	})
 	return err
 }
 
 // fail moves r to failed with reason (and JD Cloud's answer, when cause has one).
-func (w *Worker) fail(ctx context.Context, r postgres.Request, from Status, reason string, cause error) error {
+func (st *step) fail(ctx context.Context, from Status, reason string, cause error) error {
+	r := st.r
 	details := map[string]any{"reason": reason}
 	var failure json.RawMessage
 	var api *jdcloud.APIError
@@ -438,18 +466,19 @@ func (w *Worker) fail(ctx context.Context, r postgres.Request, from Status, reas
 	if r.InstanceID != "" {
 		details["instance_id"] = r.InstanceID
 	}
-	return w.transition(ctx, r, from, Failed, postgres.RequestUpdate{FailureReason: &reason, Failure: failure},
+	return st.transition(ctx, from, Failed, postgres.RequestUpdate{FailureReason: &reason, Failure: failure},
 		audit.RequestFailed, details)
 }
 
 // transition moves r from one state to another with its audit event, in one
 // transaction; it does nothing if r is no longer in from.
-func (w *Worker) transition(ctx context.Context, r postgres.Request, from, to Status, u postgres.RequestUpdate,
+func (st *step) transition(ctx context.Context, from, to Status, u postgres.RequestUpdate,
 	action string, details map[string]any) error {
+	r := st.r
 	s := string(to)
 	u.Status = &s
 	details["from"], details["to"] = string(from), string(to)
-	return postgres.New(w.pool).Tx(ctx, func(tx *postgres.DB) error {
+	return st.db.Tx(ctx, func(tx *postgres.DB) error {
 		ok, err := tx.UpdateRequest(ctx, r.ID, string(from), u)
 		if err != nil || !ok {
 			return err

@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"restoredesk/internal/handlers"
+	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/jdcloud/jdcloudsim"
+	"restoredesk/internal/postgres"
+	"restoredesk/internal/restore"
+)
+
+// Restore is the restore workflow of a test server: the JD Cloud simulator
+// over real HTTP, the client factory, and the lifecycle the handlers use.
+type Restore struct {
+	Sim          *jdcloudsim.Sim
+	Cloud        func(observe func(jdcloud.CallInfo)) *jdcloud.Client
+	Lifecycle    *restore.Lifecycle
+	DeploymentID string
+}
+
+// FastWorker is a worker configuration that finishes a restore in about a
+// second against a simulator whose builds take BuildTime.
+func FastWorker() restore.WorkerConfig {
+	return restore.WorkerConfig{
+		VisibilityWindow: 1500 * time.Millisecond, BuildTimeout: time.Minute,
+		RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
+		PollBase: 30 * time.Millisecond, PollMax: 150 * time.Millisecond, Tick: 30 * time.Millisecond,
+	}
+}
+
+// BuildTime is how long the test simulator's instances stay BUILDING.
+const BuildTime = 500 * time.Millisecond
+
+// wireRestore starts the simulator and fills the workflow's dependencies.
+func wireRestore(t testing.TB, o Options, d *handlers.Deps) *Restore {
+	t.Helper()
+	ctx := t.Context()
+	sim, err := jdcloudsim.New(ctx, jdcloudsim.Options{BuildTime: BuildTime, Seed: 7})
+	if err != nil {
+		t.Fatalf("simulator: %v", err)
+	}
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	endpoint, _ := jdcloud.ParseEndpoint(srv.URL)
+	cloud := func(observe func(jdcloud.CallInfo)) *jdcloud.Client {
+		opts := []jdcloud.Option{jdcloud.WithEndpoint(endpoint), jdcloud.WithTimeout(5 * time.Second),
+			jdcloud.WithRetry(jdcloud.RetryPolicy{Attempts: 2, BaseDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond})}
+		if observe != nil {
+			opts = append(opts, jdcloud.WithObserver(observe))
+		}
+		return jdcloud.New(jdcloudsim.DemoAccessKey, jdcloudsim.DemoSecretKey, opts...)
+	}
+	dep, err := postgres.New(o.Pool).Deployment(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	life := restore.NewLifecycle(o.Pool, postgres.LoadUser, 72*time.Hour)
+	d.Planner = restore.NewPlanner(postgres.New(o.Pool), cloud(nil), d.Log)
+	d.Lifecycle = life
+	return &Restore{Sim: sim, Cloud: cloud, Lifecycle: life, DeploymentID: dep.ID}
+}
+
+// RunWorker runs a restore worker against the server's database and
+// simulator until the test ends (several calls stand for several replicas).
+func (s *Server) RunWorker(t testing.TB, cfg restore.WorkerConfig) {
+	t.Helper()
+	cfg.Cloud, cfg.DeploymentID = s.Restore.Cloud, s.Restore.DeploymentID
+	w := restore.NewWorker(s.Pool, s.Restore.Lifecycle, cfg)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { w.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// GrantSeedOwnership gives team (created when missing) the instances and VPCs
+// the simulator's seed assigns it, as the demo seed does.
+func (s *Server) GrantSeedOwnership(t testing.TB, team string) int64 {
+	t.Helper()
+	id := s.Team(t, team)
+	db := postgres.New(s.Pool)
+	for _, o := range jdcloudsim.SeedOwnership() {
+		if o.Team != team {
+			continue
+		}
+		for _, inst := range o.InstanceIDs {
+			in, _ := s.Restore.Sim.Instance(o.Region, inst)
+			if _, err := db.AddTeamInstance(t.Context(), postgres.TeamInstance{TeamID: id, Region: o.Region, InstanceID: inst,
+				InstanceName: in.InstanceName, Engine: in.Engine}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, v := range o.VpcIDs {
+			if _, err := db.AddTeamVPC(t.Context(), postgres.TeamVPC{TeamID: id, Region: o.Region, VpcID: v}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return id
+}
+
+// RequestForm returns a valid request form for username: team's first
+// instance in cn-north-1 of the given source id, its newest backup, and the
+// defaults the form fills in.
+func (s *Server) RequestForm(t testing.TB, username, team, source string) url.Values {
+	t.Helper()
+	ctx := t.Context()
+	u, err := postgres.New(s.Pool).UserByUsername(ctx, username)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pu, err := postgres.LoadUser(ctx, s.Pool, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planner := restore.NewPlanner(postgres.New(s.Pool), s.Restore.Cloud(nil), nil)
+	d := restore.Draft{Key: rand.Text(), Team: strconv.FormatInt(s.Team(t, team), 10), Region: "cn-north-1", Source: source}
+	ch, err := planner.Choices(ctx, pu, &d)
+	if err != nil || len(ch.Backups) == 0 {
+		t.Fatalf("request form for %s: %v (%s)", source, err, ch.LookupErr)
+	}
+	d.Backup = ch.Backups[0].BackupID
+	if _, err := planner.Choices(ctx, pu, &d); err != nil {
+		t.Fatal(err)
+	}
+	return url.Values{
+		"key": {d.Key}, "team": {d.Team}, "region": {d.Region}, "source": {d.Source}, "backup": {d.Backup},
+		"class": {d.Class}, "storage": {d.Storage}, "az_primary": {d.AZPrimary}, "az_standby": {d.AZStandby},
+		"vpc": {d.VPC}, "subnet": {d.Subnet}, "storage_type": {d.StorageType}, "port": {d.Port}, "arch": {d.Arch},
+		"charge_mode": {d.ChargeMode}, "reason": {"test restore by " + username},
+	}
+}
+
+// SubmitRequest files a request as username through the form and returns its id.
+func (s *Server) SubmitRequest(t testing.TB, username, team, source string) int64 {
+	t.Helper()
+	c := s.SignInAs(t, username)
+	resp, body := c.PostForm(t, "/requests", s.RequestForm(t, username, team, source))
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != 303 || !strings.HasPrefix(loc, "/requests/") {
+		t.Fatalf("submit request as %s: %d %s\n%s", username, resp.StatusCode, loc, body)
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(loc, "/requests/"), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}

@@ -1,0 +1,277 @@
+package handlers
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"restoredesk/internal/audit"
+	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/policy"
+	"restoredesk/internal/postgres"
+	"restoredesk/internal/restore"
+	"restoredesk/internal/views"
+)
+
+// loadRequest reads the request named in the path, if the viewer may see it;
+// otherwise 404, so ids reveal nothing.
+func (h *Handler) loadRequest(c echo.Context) (postgres.Request, *policy.User, error) {
+	u := currentUser(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return postgres.Request{}, u, echo.NewHTTPError(http.StatusNotFound, "Not found")
+	}
+	r, err := h.db.Request(c.Request().Context(), id)
+	if err != nil {
+		return r, u, err
+	}
+	if !policy.CanViewRequest(u, policyRequest(r)) {
+		return r, u, echo.NewHTTPError(http.StatusNotFound, "Not found")
+	}
+	return r, u, nil
+}
+
+// requestPage shows a request: parameters, live status, actions, timeline.
+func (h *Handler) requestPage(c echo.Context) error {
+	r, u, err := h.loadRequest(c)
+	if err != nil {
+		return err
+	}
+	d, err := h.requestDetail(c, r, u, true)
+	if err != nil {
+		return err
+	}
+	noStore(c)
+	return render(c, http.StatusOK, views.RequestPage(h.page(c, fmt.Sprintf("Request #%d", r.ID), "requests"), d))
+}
+
+// requestStatus is the live part of the page, fetched by the script while
+// the request is not final.
+func (h *Handler) requestStatus(c echo.Context) error {
+	r, u, err := h.loadRequest(c)
+	if err != nil {
+		return err
+	}
+	d, err := h.requestDetail(c, r, u, false)
+	if err != nil {
+		return err
+	}
+	noStore(c)
+	return render(c, http.StatusOK, views.RequestStatus(d))
+}
+
+// decide handles Approve, Reject and Cancel: one transition each, refused
+// unless the viewer may and the request is still pending.
+func (h *Handler) decide(action string) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r, u, err := h.loadRequest(c)
+		if err != nil {
+			return err
+		}
+		ctx := c.Request().Context()
+		var done string
+		switch action {
+		case "approve":
+			err, done = h.life.Approve(ctx, actor(c, u), r.ID), "Approved. Restore Desk is creating the instance."
+		case "reject":
+			err, done = h.life.Reject(ctx, actor(c, u), r.ID, c.FormValue("comment")), "Rejected. The requester can see your comment."
+		case "cancel":
+			err, done = h.life.Cancel(ctx, actor(c, u), r.ID), "Request cancelled."
+		}
+		var se *restore.StateError
+		switch {
+		case err == nil:
+		case errors.Is(err, restore.ErrCommentRequired):
+			d, derr := h.requestDetail(c, r, u, true)
+			if derr != nil {
+				return derr
+			}
+			d.RejectError = "Write a comment: the requester needs to know why."
+			return render(c, http.StatusUnprocessableEntity, views.RequestPage(h.page(c, fmt.Sprintf("Request #%d", r.ID), "requests"), d))
+		case errors.Is(err, restore.ErrForbidden):
+			return echo.NewHTTPError(http.StatusForbidden, forbiddenMessage(action, r, u))
+		case errors.As(err, &se):
+			if e := h.setFlash(c, "error", upper(se.Error())+"."); e != nil {
+				return e
+			}
+			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
+		case errors.Is(err, restore.ErrApprovalExpired):
+			if e := h.setFlash(c, "error", "Too late: the approval window has passed and the request has expired."); e != nil {
+				return e
+			}
+			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
+		default:
+			return err
+		}
+		if err := h.setFlash(c, "success", done); err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
+	}
+}
+
+func forbiddenMessage(action string, r postgres.Request, u *policy.User) string {
+	switch {
+	case action == "cancel":
+		return "Only the requester can cancel this request."
+	case u.ID == r.RequesterID:
+		return "You cannot decide your own request; another lead of the team must."
+	default:
+		return "Only a lead of the request's team can decide on it."
+	}
+}
+
+// requestDetail builds the page's view model. withTimeline also loads the
+// audit events the viewer may see.
+func (h *Handler) requestDetail(c echo.Context, r postgres.Request, u *policy.User, withTimeline bool) (views.RequestDetail, error) {
+	st := restore.Status(r.Status)
+	pr := policyRequest(r)
+	d := views.RequestDetail{
+		ID: r.ID, Status: r.Status, StatusLabel: st.Label(), Badge: st.Badge(), Active: !st.Terminal(),
+		Team: r.TeamName, Requester: r.RequesterName, Region: r.Region,
+		Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
+		Backup: fmt.Sprintf("%s — %s, %s", r.BackupID, views.ShortTime(r.BackupTime), views.Bytes(r.BackupSizeBytes)),
+		Engine: r.Engine, Reason: r.Reason, CreatedAt: views.When(r.CreatedAt), ExpiresAt: views.When(r.ExpiresAt),
+		Comment: r.DecisionComment, InstanceID: r.InstanceID, InstanceStatus: r.InstanceStatus,
+		Domain: r.InternalDomainName, Port: r.InstancePort, FailureReason: r.FailureReason,
+		CanApprove: policy.CanDecide(u, pr), CanReject: policy.CanDecide(u, pr), CanCancel: policy.CanCancel(u, pr),
+		CanRequestAgain: policy.CanRequestAgain(u, pr),
+	}
+	if r.DeciderName != nil {
+		d.Decider = *r.DeciderName
+	}
+	if r.DecidedAt != nil {
+		d.DecidedAt = views.When(*r.DecidedAt)
+	}
+	if pr.Pending && !d.CanApprove && u.LeadOf(r.TeamID) && u.ID == r.RequesterID {
+		d.DecideNote = "You requested this, so another lead of the team must decide."
+	}
+	switch st {
+	case restore.Approved:
+		d.Progress = "Checking the backup before creating the instance…"
+	case restore.Provisioning:
+		d.Progress = "Creating the instance on JD Cloud…"
+	case restore.Creating:
+		d.Progress = "JD Cloud is building the instance…"
+	}
+	d.Params = specParams(r)
+	if len(r.Failure) > 0 {
+		var f map[string]any
+		if json.Unmarshal(r.Failure, &f) == nil {
+			keys := make([]string, 0, len(f))
+			for k := range f {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				if v := fmt.Sprint(f[k]); v != "" && v != "0" {
+					d.Failure = append(d.Failure, views.Param{Label: "JD Cloud " + strings.ReplaceAll(k, "_", " "), Value: v})
+				}
+			}
+		}
+	}
+	if withTimeline {
+		rows, err := audit.Timeline(c.Request().Context(), h.pool, audit.TargetRequest, strconv.FormatInt(r.ID, 10), policy.AuditScopeFor(u))
+		if err != nil {
+			return d, err
+		}
+		for _, e := range rows {
+			d.Timeline = append(d.Timeline, timelineEvent(e))
+		}
+	}
+	return d, nil
+}
+
+// specParams lists the stored parameters in the form's words.
+func specParams(r postgres.Request) []views.Param {
+	var s jdcloud.RestoredInstanceSpec
+	if json.Unmarshal(r.Spec, &s) != nil {
+		return nil
+	}
+	name := s.InstanceName
+	if name == "" {
+		name = fmt.Sprintf("restore-%d (default)", r.ID)
+	}
+	ps := []views.Param{
+		{Label: "Instance name", Value: name},
+		{Label: "Instance class", Value: s.InstanceClass},
+		{Label: "Storage (GB)", Value: strconv.Itoa(s.InstanceStorageGB)},
+		{Label: "Zones", Value: strings.Join(s.AzID, ", ")},
+		{Label: "VPC / subnet", Value: s.VpcID + " / " + s.SubnetID},
+		{Label: "Billing", Value: s.ChargeSpec.ChargeMode},
+	}
+	if s.ChargeSpec.ChargeDuration > 0 {
+		ps = append(ps, views.Param{Label: "Period", Value: fmt.Sprintf("%d %s", s.ChargeSpec.ChargeDuration, s.ChargeSpec.ChargeUnit)})
+	}
+	for _, opt := range []struct{ label, v string }{
+		{"Parameter group", s.ParameterGroup}, {"Storage type", s.InstanceStorageType},
+		{"Port", s.InstancePort}, {"Architecture", s.InstanceType},
+	} {
+		if opt.v != "" {
+			ps = append(ps, views.Param{Label: opt.label, Value: opt.v})
+		}
+	}
+	if s.StorageEncrypted != nil && *s.StorageEncrypted {
+		ps = append(ps, views.Param{Label: "Encrypted storage", Value: "yes"})
+	}
+	return ps
+}
+
+// timelineEvent renders one audit event for a request's timeline.
+func timelineEvent(e audit.Row) views.TimelineEvent {
+	var details map[string]any
+	json.Unmarshal(e.Details, &details)
+	var summary string
+	switch e.Action {
+	case audit.RequestRejected, audit.RequestApproved:
+		if c, ok := details["comment"].(string); ok {
+			summary = "“" + c + "”"
+		}
+	case audit.JDCloudCall:
+		summary = fmt.Sprintf("%v → HTTP %v", details["operation"], details["http_status"])
+		if id, ok := details["jdcloud_request_id"].(string); ok && id != "" {
+			summary += ", request id " + id
+		}
+		if msg, ok := details["error"].(string); ok {
+			summary += ": " + msg
+		}
+	case audit.RequestInstanceCreated, audit.RequestInstanceAdopted:
+		summary = fmt.Sprintf("instance %v", details["instance_id"])
+	case audit.RequestFailed:
+		summary = fmt.Sprint(details["reason"])
+	case audit.RequestReady:
+		summary = fmt.Sprintf("%v:%v", details["internal_domain_name"], details["instance_port"])
+	}
+	return views.TimelineEvent{
+		Time: views.When(e.OccurredAt), ISOTime: views.ISO(e.OccurredAt), Actor: e.ActorName,
+		Action: actionLabel(e.Action), Summary: summary, ClientAddr: e.ClientAddr, UserAgent: e.UserAgent,
+	}
+}
+
+// actionLabel says an audit action in words.
+func actionLabel(action string) string {
+	labels := map[string]string{
+		audit.RequestCreated: "submitted the request", audit.RequestCancelled: "cancelled the request",
+		audit.RequestApproved: "approved", audit.RequestRejected: "rejected", audit.RequestExpired: "expired the request",
+		audit.RequestExecutionStart: "checked the backup and started execution", audit.JDCloudCall: "called JD Cloud",
+		audit.RequestInstanceCreated: "created the instance", audit.RequestInstanceAdopted: "found and adopted the instance",
+		audit.RequestReady: "saw the instance running", audit.RequestFailed: "failed the request",
+	}
+	if l, ok := labels[action]; ok {
+		return l
+	}
+	return action
+}
+
+func joinName(name, id string) string {
+	if name == "" {
+		return id
+	}
+	return name + " (" + id + ")"
+}

@@ -1,0 +1,208 @@
+package handlers
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"restoredesk/internal/audit"
+	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/policy"
+	"restoredesk/internal/postgres"
+	"restoredesk/internal/restore"
+	"restoredesk/internal/views"
+)
+
+// actor is the signed-in user as the audit trail records them.
+func actor(c echo.Context, u *policy.User) audit.Actor {
+	return audit.Actor{UserID: u.ID, Name: u.Username, ClientAddr: c.RealIP(), UserAgent: c.Request().UserAgent()}
+}
+
+// errNoTeam refuses the request form to people in no team.
+var errNoTeam = echo.NewHTTPError(http.StatusForbidden,
+	"You are not in any team, so you cannot request restores. Ask an admin to add you to your team.")
+
+// draftFrom reads the request form from the query (GET) or body (POST).
+func draftFrom(c echo.Context) restore.Draft {
+	v := func(name string) string { return strings.TrimSpace(c.FormValue(name)) }
+	return restore.Draft{
+		Key: v("key"), Team: v("team"), Region: v("region"), Source: v("source"), Backup: v("backup"),
+		Class: v("class"), Storage: v("storage"), AZPrimary: v("az_primary"), AZStandby: v("az_standby"),
+		VPC: v("vpc"), Subnet: v("subnet"), ParamGroup: v("param_group"), StorageType: v("storage_type"),
+		Encrypted: v("encrypted") != "", Port: v("port"), Arch: v("arch"), ChargeMode: v("charge_mode"),
+		Period: v("period"), PeriodUnit: v("period_unit"), Name: v("name"), Reason: c.FormValue("reason"),
+	}
+}
+
+// newRequestForm shows the request form. Its choices depend on each other
+// (team → region → source → backup, VPC → subnet), so the form reloads
+// through this GET with the values typed so far; "from" pre-fills it from an
+// earlier request ("Request again").
+func (h *Handler) newRequestForm(c echo.Context) error {
+	u := currentUser(c)
+	if len(u.Teams) == 0 {
+		return errNoTeam
+	}
+	d := draftFrom(c)
+	from, _ := strconv.ParseInt(c.QueryParam("from"), 10, 64)
+	if from > 0 {
+		r, err := h.db.Request(c.Request().Context(), from)
+		if err != nil || !policy.CanRequestAgain(u, policyRequest(r)) {
+			return echo.NewHTTPError(http.StatusNotFound, "Not found")
+		}
+		d = restore.DraftFrom(r)
+	}
+	if d.Key == "" {
+		d.Key = rand.Text()
+	}
+	ch, err := h.planner.Choices(c.Request().Context(), u, &d)
+	if err != nil {
+		return err
+	}
+	f := requestFormView(d, ch, nil)
+	f.FromRequest = from
+	noStore(c)
+	if c.QueryParam("partial") == "1" {
+		return render(c, http.StatusOK, views.RequestFormBody(f))
+	}
+	return render(c, http.StatusOK, views.NewRequestPage(h.page(c, "New restore request", "new"), f))
+}
+
+// createRequest validates the form against every rule of SPEC §2 and stores
+// a pending request. A refused form comes back with 422, the input kept and
+// each problem next to its field; a repeated submission of the same form
+// lands on the request it already created.
+func (h *Handler) createRequest(c echo.Context) error {
+	ctx := c.Request().Context()
+	u := currentUser(c)
+	if len(u.Teams) == 0 {
+		return errNoTeam
+	}
+	d := draftFrom(c)
+	if len(d.Key) < 16 || len(d.Key) > 64 {
+		d.Key = rand.Text() // a tampered or missing key: treat as a fresh form
+	}
+	if prev, err := h.db.RequestBySubmission(ctx, d.Key); err == nil && prev.RequesterID == u.ID {
+		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", prev.ID))
+	}
+	ch, err := h.planner.Choices(ctx, u, &d)
+	if err != nil {
+		return err
+	}
+	n, problems := h.planner.Validate(u, d, ch)
+	if problems == nil {
+		id, _, err := h.life.Submit(ctx, actor(c, u), n, d.VPC)
+		switch {
+		case err == nil:
+			if err := h.setFlash(c, "success", fmt.Sprintf("Request #%d submitted. A lead of the team will decide on it.", id)); err != nil {
+				return err
+			}
+			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", id))
+		case errors.Is(err, restore.ErrNoApprover), errors.Is(err, restore.ErrForbidden):
+			problems = map[string]string{"team": upper(err.Error()) + "."}
+		case errors.Is(err, restore.ErrNotOwned):
+			problems = map[string]string{"source": "The team no longer owns this instance or may no longer use this VPC."}
+		default:
+			return err
+		}
+	}
+	noStore(c)
+	return render(c, http.StatusUnprocessableEntity,
+		views.NewRequestPage(h.page(c, "New restore request", "new"), requestFormView(d, ch, problems)))
+}
+
+// requestFormView maps the draft and its choices to the form's view model.
+func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]string) views.RequestForm {
+	f := views.RequestForm{
+		Values: views.RequestValues{
+			Key: d.Key, Team: d.Team, Region: d.Region, Source: d.Source, Backup: d.Backup, Class: d.Class,
+			Storage: d.Storage, AZPrimary: d.AZPrimary, AZStandby: d.AZStandby, VPC: d.VPC, Subnet: d.Subnet,
+			ParamGroup: d.ParamGroup, StorageType: d.StorageType, Port: d.Port, Arch: d.Arch, ChargeMode: d.ChargeMode,
+			Period: d.Period, PeriodUnit: d.PeriodUnit, Name: d.Name, Reason: d.Reason, Encrypted: d.Encrypted,
+		},
+		Errors:         problems,
+		Engine:         ch.Engine,
+		StandbyZone:    ch.AZCount == 2,
+		ShowParamGroup: ch.Applies(jdcloud.FieldParameterGroup),
+		ShowStorage:    ch.Applies(jdcloud.FieldStorageType),
+		ShowPort:       ch.Applies(jdcloud.FieldPort),
+		ShowArch:       ch.Applies(jdcloud.FieldInstanceType),
+		OnlyLead:       ch.OnlyLead,
+		LookupErr:      ch.LookupErr,
+	}
+	for _, m := range ch.Teams {
+		f.Teams = append(f.Teams, views.Option{Value: strconv.FormatInt(m.TeamID, 10), Label: m.TeamName})
+	}
+	for _, r := range ch.Regions {
+		f.Regions = append(f.Regions, views.Option{Value: r.ID, Label: r.Name + " (" + r.ID + ")"})
+	}
+	for _, s := range ch.Sources {
+		label := s.InstanceID
+		if s.InstanceName != "" {
+			label = s.InstanceName + " (" + s.InstanceID + ")"
+		}
+		if s.Engine != "" {
+			label += " — " + s.Engine
+		}
+		f.Sources = append(f.Sources, views.Option{Value: s.InstanceID, Label: label})
+	}
+	if ch.Source != nil && ch.Source.EngineVersion != "" {
+		f.EngineNote = "version " + ch.Source.EngineVersion + ", from the source instance"
+	}
+	for _, b := range ch.Backups {
+		f.Backups = append(f.Backups, views.Option{Value: b.BackupID, Label: fmt.Sprintf("%s — %s, %s, %s (%s)",
+			views.ShortTime(b.BackupStartTime), views.Bytes(b.BackupSizeByte), b.BackupMode, b.BackupMethod, b.BackupID)})
+	}
+	for _, k := range ch.Classes {
+		f.Classes = append(f.Classes, views.Option{Value: k.Code, Label: k.Label()})
+	}
+	if ch.Class != nil {
+		f.StorageHint = "Allowed for this class: " + ch.Class.Storage.String() + "."
+		if ch.Backup != nil {
+			f.StorageHint += fmt.Sprintf(" The backup needs at least %d GB.", ch.Backup.SizeGB())
+		}
+	}
+	for _, z := range ch.AZs {
+		f.AZs = append(f.AZs, views.Option{Value: z, Label: z})
+	}
+	for _, v := range ch.VPCs {
+		label := v.VpcID
+		if v.VpcName != "" {
+			label = v.VpcName + " (" + v.VpcID + ")"
+		}
+		f.VPCs = append(f.VPCs, views.Option{Value: v.VpcID, Label: label})
+	}
+	for _, s := range ch.Subnets {
+		f.Subnets = append(f.Subnets, views.Option{Value: s.SubnetID, Label: fmt.Sprintf("%s (%s, %s, %d free addresses)",
+			s.SubnetName, s.SubnetID, s.AddressPrefix, s.AvailableIPCount)})
+	}
+	f.ChargeModes = []views.Option{
+		{Value: jdcloud.ChargePostpaidByDuration, Label: "Pay as you go, by duration"},
+		{Value: jdcloud.ChargePostpaidByUsage, Label: "Pay as you go, by usage"},
+		{Value: jdcloud.ChargePrepaidByDuration, Label: "Prepaid subscription"},
+	}
+	f.PeriodUnits = []views.Option{{Value: jdcloud.ChargeUnitMonth, Label: "Months"}, {Value: jdcloud.ChargeUnitYear, Label: "Years"}}
+	for _, s := range jdcloud.StorageTypes {
+		f.StorageTypes = append(f.StorageTypes, views.Option{Value: s, Label: s})
+	}
+	f.Archs = []views.Option{{Value: jdcloud.InstanceTypeCluster, Label: "Primary and standby (cluster)"},
+		{Value: jdcloud.InstanceTypeStandalone, Label: "Single node (standalone)"}}
+	return f
+}
+
+// policyRequest is what the policy needs of a stored request.
+func policyRequest(r postgres.Request) policy.Request {
+	return policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: restore.Status(r.Status) == restore.Pending}
+}
+
+func upper(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,412 @@
+package restore
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/policy"
+	"restoredesk/internal/postgres"
+)
+
+// Draft is the request form as typed. Every value stays a string so a refused
+// form comes back exactly as the user left it. Field names are the form's.
+type Draft struct {
+	Key         string // submission key: one request per rendered form
+	Team        string
+	Region      string
+	Source      string
+	Backup      string
+	Class       string
+	Storage     string
+	AZPrimary   string
+	AZStandby   string
+	VPC         string
+	Subnet      string
+	ParamGroup  string
+	StorageType string
+	Encrypted   bool
+	Port        string
+	Arch        string
+	ChargeMode  string
+	Period      string
+	PeriodUnit  string
+	Name        string
+	Reason      string
+}
+
+// MaxReasonLength bounds the reason text.
+const MaxReasonLength = 2000
+
+// Choices are what the form offers for a draft: only the team's own
+// instances and VPCs, the source's restorable backups, the engine's classes.
+type Choices struct {
+	Teams     []policy.Membership
+	TeamID    int64
+	Regions   []jdcloud.Region // regions where the team owns instances
+	Sources   []postgres.TeamInstance
+	Source    *jdcloud.Instance // live attributes of the chosen source
+	Engine    string
+	Backups   []jdcloud.Backup // restorable backups of the source, newest first
+	Backup    *jdcloud.Backup
+	Classes   []jdcloud.InstanceClass
+	Class     *jdcloud.InstanceClass
+	AZs       []string
+	AZCount   int
+	VPCs      []postgres.TeamVPC
+	Subnets   []jdcloud.Subnet
+	Subnet    *jdcloud.Subnet
+	OnlyLead  bool   // the requester is the team's only lead: nobody could decide
+	LookupErr string // a JD Cloud look-up failed; in plain words
+}
+
+// Applies reports whether an engine-specific API field is offered for the
+// chosen engine (the form hides the others and the server refuses them).
+func (c Choices) Applies(field string) bool {
+	return c.Engine != "" && jdcloud.FieldApplies(field, c.Engine)
+}
+
+// Planner gathers the form's choices and turns a valid draft into a request.
+// JD Cloud look-ups here are form-filling reads: they are not audit events.
+type Planner struct {
+	db    *postgres.DB
+	cloud *jdcloud.Client
+	log   *slog.Logger
+}
+
+// NewPlanner returns a Planner reading ownership from db and live data from cloud.
+func NewPlanner(db *postgres.DB, cloud *jdcloud.Client, log *slog.Logger) *Planner {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Planner{db: db, cloud: cloud, log: log}
+}
+
+// Choices loads the options for d and fills sensible defaults into the empty
+// fields of d (the source's class, storage, zones, VPC and subnet). Values
+// that are no longer offered (another team picked, say) are left for
+// Validate to report.
+func (p *Planner) Choices(ctx context.Context, u *policy.User, d *Draft) (Choices, error) {
+	var c Choices
+	c.Teams = u.Teams
+	if d.Team == "" && len(u.Teams) > 0 {
+		d.Team = strconv.FormatInt(u.Teams[0].TeamID, 10)
+	}
+	team, _ := strconv.ParseInt(d.Team, 10, 64)
+	if !u.MemberOf(team) {
+		return c, nil
+	}
+	c.TeamID = team
+	others, err := p.db.OtherLeads(ctx, team, u.ID)
+	if err != nil {
+		return c, err
+	}
+	c.OnlyLead = others == 0
+	owned, err := p.db.TeamInstances(ctx, team)
+	if err != nil {
+		return c, err
+	}
+	for _, r := range jdcloud.Regions {
+		if slices.ContainsFunc(owned, func(t postgres.TeamInstance) bool { return t.Region == r.ID }) {
+			c.Regions = append(c.Regions, r)
+		}
+	}
+	if d.Region == "" && len(c.Regions) > 0 {
+		d.Region = c.Regions[0].ID
+	}
+	for _, t := range owned {
+		if t.Region == d.Region {
+			c.Sources = append(c.Sources, t)
+		}
+	}
+	vpcs, err := p.db.TeamVPCs(ctx, team)
+	if err != nil {
+		return c, err
+	}
+	for _, v := range vpcs {
+		if v.Region == d.Region {
+			c.VPCs = append(c.VPCs, v)
+		}
+	}
+	if d.Source == "" && len(c.Sources) == 1 {
+		d.Source = c.Sources[0].InstanceID
+	}
+	if !slices.ContainsFunc(c.Sources, func(t postgres.TeamInstance) bool { return t.InstanceID == d.Source }) {
+		return c, nil
+	}
+	if err := p.loadSource(ctx, d, &c); err != nil {
+		c.LookupErr = "JD Cloud could not be asked about this instance right now (" + describe(err) + "). Try again in a moment."
+		p.log.WarnContext(ctx, "request form look-up", "err", err)
+	}
+	return c, nil
+}
+
+// loadSource reads the chosen source instance, its backups, the engine's
+// zones and the chosen VPC's subnets from JD Cloud.
+func (p *Planner) loadSource(ctx context.Context, d *Draft, c *Choices) error {
+	src, err := p.cloud.DescribeInstanceAttributes(ctx, d.Region, d.Source)
+	if err != nil {
+		return err
+	}
+	c.Source, c.Engine = &src, src.Engine
+	backups, err := p.cloud.AllBackups(ctx, d.Region, d.Source)
+	if err != nil {
+		return err
+	}
+	for _, b := range backups {
+		if b.Restorable() {
+			c.Backups = append(c.Backups, b)
+		}
+	}
+	// Newest first; ISO 8601 UTC times sort as strings.
+	slices.SortFunc(c.Backups, func(a, b jdcloud.Backup) int { return cmp.Compare(b.BackupStartTime, a.BackupStartTime) })
+	for i := range c.Backups {
+		if c.Backups[i].BackupID == d.Backup {
+			c.Backup = &c.Backups[i]
+		}
+	}
+	c.Classes = jdcloud.Classes(c.Engine)
+	if d.Class == "" && slices.ContainsFunc(c.Classes, func(k jdcloud.InstanceClass) bool { return k.Code == src.InstanceClass }) {
+		d.Class = src.InstanceClass
+	}
+	if d.Class == "" && len(c.Classes) > 0 {
+		d.Class = c.Classes[0].Code
+	}
+	for i := range c.Classes {
+		if c.Classes[i].Code == d.Class {
+			c.Class = &c.Classes[i]
+		}
+	}
+	if d.Storage == "" && c.Class != nil {
+		want := src.InstanceStorageGB
+		if c.Backup != nil {
+			want = max(want, c.Backup.SizeGB())
+		}
+		if gb, ok := c.Class.Storage.Smallest(want); ok {
+			d.Storage = strconv.Itoa(gb)
+		}
+	}
+	if c.AZs, err = p.cloud.DescribeAzs(ctx, d.Region, c.Engine); err != nil {
+		return err
+	}
+	if d.Arch == "" && c.Applies(jdcloud.FieldInstanceType) {
+		d.Arch = jdcloud.InstanceTypeCluster
+		if src.InstanceType == jdcloud.InstanceTypeStandalone {
+			d.Arch = jdcloud.InstanceTypeStandalone
+		}
+	}
+	c.AZCount = jdcloud.AZCount(c.Engine, d.Arch)
+	if d.AZPrimary == "" && len(src.AzID) > 0 && slices.Contains(c.AZs, src.AzID[0]) {
+		d.AZPrimary = src.AzID[0]
+	}
+	if d.AZStandby == "" && c.AZCount == 2 {
+		d.AZStandby = d.AZPrimary
+		if len(src.AzID) > 1 && slices.Contains(c.AZs, src.AzID[1]) {
+			d.AZStandby = src.AzID[1]
+		}
+	}
+	if d.VPC == "" && slices.ContainsFunc(c.VPCs, func(v postgres.TeamVPC) bool { return v.VpcID == src.VpcID }) {
+		d.VPC = src.VpcID
+		if d.Subnet == "" {
+			d.Subnet = src.SubnetID
+		}
+	}
+	if d.StorageType == "" && c.Applies(jdcloud.FieldStorageType) {
+		d.StorageType = jdcloud.StorageTypes[0]
+	}
+	if d.Port == "" && c.Applies(jdcloud.FieldPort) {
+		d.Port = strconv.Itoa(jdcloud.DefaultPort(c.Engine))
+	}
+	if d.ChargeMode == "" {
+		d.ChargeMode = jdcloud.ChargePostpaidByDuration
+	}
+	if d.VPC != "" && slices.ContainsFunc(c.VPCs, func(v postgres.TeamVPC) bool { return v.VpcID == d.VPC }) {
+		if c.Subnets, err = p.cloud.AllSubnets(ctx, d.Region, jdcloud.DescribeSubnetsQuery{VpcID: d.VPC}); err != nil {
+			return err
+		}
+		for i := range c.Subnets {
+			if c.Subnets[i].SubnetID == d.Subnet {
+				c.Subnet = &c.Subnets[i]
+			}
+		}
+	}
+	return nil
+}
+
+// apiToForm maps the rule table's API field paths to the form's fields.
+var apiToForm = map[string]string{
+	jdcloud.FieldBackupID:         "backup",
+	jdcloud.FieldEngine:           "source",
+	jdcloud.FieldInstanceName:     "name",
+	jdcloud.FieldInstanceClass:    "class",
+	jdcloud.FieldStorageGB:        "storage",
+	jdcloud.FieldAzID:             "az_primary",
+	jdcloud.FieldVpcID:            "vpc",
+	jdcloud.FieldSubnetID:         "subnet",
+	jdcloud.FieldChargeMode:       "charge_mode",
+	jdcloud.FieldChargeUnit:       "period_unit",
+	jdcloud.FieldChargeDuration:   "period",
+	jdcloud.FieldParameterGroup:   "param_group",
+	jdcloud.FieldStorageType:      "storage_type",
+	jdcloud.FieldStorageEncrypted: "encrypted",
+	jdcloud.FieldPort:             "port",
+	jdcloud.FieldInstanceType:     "arch",
+}
+
+// Validate checks d against c with every rule of SPEC §2 and returns the
+// request to store, the chosen VPC, and problems keyed by form field (nil
+// when there are none).
+func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (postgres.NewRequest, map[string]string) {
+	problems := map[string]string{}
+	put := func(field, msg string) {
+		if _, ok := problems[field]; !ok {
+			problems[field] = msg
+		}
+	}
+	switch {
+	case d.Team == "":
+		put("team", "Choose a team.")
+	case c.TeamID == 0 || !policy.CanCreateRequest(u, c.TeamID):
+		put("team", "Choose one of your teams.")
+	case c.OnlyLead:
+		put("team", "You are this team's only lead, so nobody could approve your request. Ask an admin to add another lead.")
+	}
+	if !slices.ContainsFunc(c.Regions, func(r jdcloud.Region) bool { return r.ID == d.Region }) {
+		put("region", "Choose a region where the team owns instances.")
+	}
+	if !slices.ContainsFunc(c.Sources, func(t postgres.TeamInstance) bool { return t.InstanceID == d.Source }) {
+		put("source", "Choose one of the team's instances in this region.")
+	} else if c.LookupErr != "" {
+		put("source", c.LookupErr)
+	}
+	if d.Backup == "" {
+		put("backup", "Choose a backup.")
+	} else if c.Source != nil && c.Backup == nil {
+		put("backup", "Choose one of this instance's completed full backups.")
+	}
+	if d.VPC == "" {
+		put("vpc", "Choose a VPC.")
+	} else if !slices.ContainsFunc(c.VPCs, func(v postgres.TeamVPC) bool { return v.VpcID == d.VPC }) {
+		put("vpc", "Choose one of the VPCs the team may use in this region.")
+	}
+	reason := strings.TrimSpace(d.Reason)
+	if reason == "" {
+		put("reason", "Say why the data is needed; the lead reads it before deciding.")
+	} else if utf8.RuneCountInString(reason) > MaxReasonLength {
+		put("reason", fmt.Sprintf("Keep the reason under %d characters.", MaxReasonLength))
+	}
+
+	spec := jdcloud.RestoredInstanceSpec{
+		InstanceName:  strings.TrimSpace(d.Name),
+		InstanceClass: d.Class,
+		VpcID:         d.VPC,
+		SubnetID:      d.Subnet,
+		ChargeSpec:    jdcloud.ChargeSpec{ChargeMode: d.ChargeMode},
+	}
+	if gb, err := strconv.Atoi(strings.TrimSpace(d.Storage)); err == nil {
+		spec.InstanceStorageGB = gb
+	} else {
+		put("storage", "Enter the storage as a whole number of GB.")
+	}
+	spec.AzID = []string{d.AZPrimary}
+	if c.AZCount == 2 {
+		spec.AzID = append(spec.AzID, d.AZStandby)
+		if d.AZStandby == "" {
+			put("az_standby", "Choose a standby zone (it may be the primary zone).")
+		} else if !slices.Contains(c.AZs, d.AZStandby) {
+			put("az_standby", "Choose one of the region's zones.")
+		}
+	}
+	if d.AZPrimary == "" {
+		put("az_primary", "Choose a primary zone.")
+	}
+	if d.ChargeMode == jdcloud.ChargePrepaidByDuration {
+		spec.ChargeSpec.ChargeUnit = d.PeriodUnit
+		if n, err := strconv.Atoi(strings.TrimSpace(d.Period)); err == nil {
+			spec.ChargeSpec.ChargeDuration = n
+		} else {
+			put("period", "Enter the period as a whole number.")
+		}
+	} else if strings.TrimSpace(d.Period) != "" && d.Period != "0" {
+		put("period", "A period applies only to prepaid billing.")
+	}
+	// Engine-specific fields go into the spec as submitted, so the rule
+	// table refuses them for engines they do not apply to.
+	spec.ParameterGroup = strings.TrimSpace(d.ParamGroup)
+	spec.InstanceStorageType = d.StorageType
+	if d.Encrypted {
+		spec.StorageEncrypted = ptr(true)
+	}
+	if port := strings.TrimSpace(d.Port); port != "" {
+		if _, err := strconv.Atoi(port); err != nil {
+			put("port", "Enter the port as a whole number.")
+		}
+		spec.InstancePort = port
+	}
+	spec.InstanceType = d.Arch
+
+	req := jdcloud.CreateInstanceFromBackupRequest{BackupID: d.Backup, Engine: c.Engine, InstanceSpec: spec}
+	facts := jdcloud.Facts{Backup: c.Backup, SourceEngine: c.Engine, AZs: c.AZs, Subnet: c.Subnet}
+	if c.Source != nil {
+		for _, pr := range jdcloud.ValidateCreate(req, facts) {
+			field, ok := apiToForm[pr.Field]
+			if !ok {
+				field = "source"
+			}
+			put(field, upperFirst(pr.Message))
+		}
+	}
+	if len(problems) > 0 {
+		return postgres.NewRequest{}, problems
+	}
+	raw, _ := json.Marshal(spec)
+	n := postgres.NewRequest{
+		SubmissionKey: d.Key, TeamID: c.TeamID, Region: d.Region, SourceInstanceID: d.Source,
+		SourceInstanceName: c.Source.InstanceName, BackupID: c.Backup.BackupID, BackupName: c.Backup.BackupName,
+		BackupTime: c.Backup.BackupStartTime, BackupSizeBytes: c.Backup.BackupSizeByte, Engine: c.Engine,
+		Spec: raw, Reason: reason,
+	}
+	return n, nil
+}
+
+// DraftFrom returns a draft pre-filled from an earlier request, for
+// "Request again": same source, backup and parameters, a new reason.
+func DraftFrom(r postgres.Request) Draft {
+	var spec jdcloud.RestoredInstanceSpec
+	json.Unmarshal(r.Spec, &spec)
+	d := Draft{
+		Team: strconv.FormatInt(r.TeamID, 10), Region: r.Region, Source: r.SourceInstanceID, Backup: r.BackupID,
+		Class: spec.InstanceClass, Storage: strconv.Itoa(spec.InstanceStorageGB), VPC: spec.VpcID, Subnet: spec.SubnetID,
+		ParamGroup: spec.ParameterGroup, StorageType: spec.InstanceStorageType, Port: spec.InstancePort,
+		Arch: spec.InstanceType, ChargeMode: spec.ChargeSpec.ChargeMode, PeriodUnit: spec.ChargeSpec.ChargeUnit,
+		Name: spec.InstanceName, Reason: r.Reason,
+	}
+	if spec.StorageEncrypted != nil {
+		d.Encrypted = *spec.StorageEncrypted
+	}
+	if spec.ChargeSpec.ChargeDuration > 0 {
+		d.Period = strconv.Itoa(spec.ChargeSpec.ChargeDuration)
+	}
+	if len(spec.AzID) > 0 {
+		d.AZPrimary = spec.AzID[0]
+	}
+	if len(spec.AzID) > 1 {
+		d.AZStandby = spec.AzID[1]
+	}
+	return d
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return strings.ToUpper(string(r)) + s[n:]
+}

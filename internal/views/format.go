@@ -1,0 +1,42 @@
+package views
+
+import (
+	"fmt"
+	"time"
+)
+
+// ShortTime renders a JD Cloud or RFC 3339 time as "2006-01-02 15:04 UTC";
+// anything unparsable is shown as it came.
+func ShortTime(s string) string {
+	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC().Format("2006-01-02 15:04 UTC")
+		}
+	}
+	return s
+}
+
+// When renders a time for tables and timelines, always in UTC.
+func When(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
+}
+
+// ISO renders t for a <time datetime> attribute.
+func ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// Bytes renders a size in binary units: "1.5 GiB".
+func Bytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

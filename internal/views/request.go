@@ -1,0 +1,54 @@
+package views
+
+// RequestDetail is a request's page.
+type RequestDetail struct {
+	ID             int64
+	Status         string // machine value, e.g. "creating"
+	StatusLabel    string // in words, e.g. "Creating"
+	Badge          string
+	Active         bool // the page polls for live status
+	Team           string
+	Requester      string
+	Region         string
+	Source         string
+	Backup         string
+	Engine         string
+	Params         []Param
+	Reason         string
+	CreatedAt      string
+	ExpiresAt      string
+	Decider        string
+	DecidedAt      string
+	Comment        string
+	InstanceID     string
+	InstanceStatus string
+	Domain         string
+	Port           string
+	FailureReason  string
+	Failure        []Param
+	Progress       string // what the worker is doing, in words
+
+	CanApprove      bool
+	CanReject       bool
+	CanCancel       bool
+	CanRequestAgain bool
+	DecideNote      string // why the viewer cannot decide, when that helps
+	RejectComment   string // kept after a refused reject
+	RejectError     string
+
+	Timeline []TimelineEvent
+}
+
+// Param is one labelled value.
+type Param struct{ Label, Value string }
+
+// TimelineEvent is one audit event on a request's page.
+type TimelineEvent struct {
+	Time       string
+	ISOTime    string
+	Actor      string
+	Action     string
+	Summary    string
+	ClientAddr string
+	UserAgent  string
+}
