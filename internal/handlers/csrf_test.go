@@ -19,7 +19,11 @@ func TestCrossOriginFormsRefused(t *testing.T) {
 	f.ids[admin] = s.CreateUser(t, e2e.User{Username: "admin", Admin: true})
 	f.ids[adminSelf] = f.ids[admin]
 	s.CreateUser(t, e2e.User{Username: "eng", Teams: map[string]bool{"payments": false}})
-	f.team = s.Team(t, "payments")
+	// The request routes' setups file requests as a lead of the team, which
+	// needs another lead to be decidable and instances the team owns.
+	s.CreateUser(t, e2e.User{Username: "req-lead", Teams: map[string]bool{"payments": true}})
+	s.CreateUser(t, e2e.User{Username: "lead", Teams: map[string]bool{"payments": true}})
+	f.team = s.GrantSeedOwnership(t, "payments")
 
 	state := func() string {
 		t.Helper()
@@ -30,6 +34,7 @@ func TestCrossOriginFormsRefused(t *testing.T) {
 			(SELECT string_agg(concat_ws(',', user_id, team_id, lead), ';' ORDER BY user_id, team_id) FROM memberships),
 			(SELECT string_agg(encode(id_hash, 'hex'), ';' ORDER BY id_hash) FROM sessions),
 			(SELECT string_agg(concat_ws(',', key, failures), ';' ORDER BY key) FROM sign_in_failures),
+			(SELECT string_agg(concat_ws(',', id, status), ';' ORDER BY id) FROM restore_requests),
 			(SELECT count(*) FROM audit_events)))`).Scan(&sum)
 		if err != nil {
 			t.Fatal(err)
