@@ -138,10 +138,18 @@ func (s *Server) RequestForm(t testing.TB, username, team, source string) url.Va
 	}
 }
 
-// SubmitRequest files a request as username through the form and returns its id.
+// SubmitRequest files a request as username (created by CreateUser) through
+// the form and returns its id.
 func (s *Server) SubmitRequest(t testing.TB, username, team, source string) int64 {
 	t.Helper()
-	c := s.SignInAs(t, username)
+	return s.SubmitRequestAs(t, username, Password, team, source)
+}
+
+// SubmitRequestAs is SubmitRequest for a user with another password (the
+// demo users').
+func (s *Server) SubmitRequestAs(t testing.TB, username, password, team, source string) int64 {
+	t.Helper()
+	c := s.SignIn(t, username, password)
 	resp, body := c.PostForm(t, "/requests", s.RequestForm(t, username, team, source))
 	loc := resp.Header.Get("Location")
 	if resp.StatusCode != 303 || !strings.HasPrefix(loc, "/requests/") {

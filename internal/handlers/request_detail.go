@@ -177,13 +177,11 @@ func (h *Handler) requestDetail(c echo.Context, r postgres.Request, u *policy.Us
 		}
 	}
 	if withTimeline {
-		rows, err := audit.Timeline(c.Request().Context(), h.pool, audit.TargetRequest, strconv.FormatInt(r.ID, 10), policy.AuditScopeFor(u))
+		rows, err := audit.Timeline(c.Request().Context(), h.pool, audit.TargetRequest, strconv.FormatInt(r.ID, 10), policy.RequestTimelineScope(u, r.TeamID))
 		if err != nil {
 			return d, err
 		}
-		for _, e := range rows {
-			d.Timeline = append(d.Timeline, timelineEvent(e))
-		}
+		d.Timeline = auditEvents(rows)
 	}
 	return d, nil
 }
@@ -221,52 +219,6 @@ func specParams(r postgres.Request) []views.Param {
 		ps = append(ps, views.Param{Label: "Encrypted storage", Value: "yes"})
 	}
 	return ps
-}
-
-// timelineEvent renders one audit event for a request's timeline.
-func timelineEvent(e audit.Row) views.TimelineEvent {
-	var details map[string]any
-	json.Unmarshal(e.Details, &details)
-	var summary string
-	switch e.Action {
-	case audit.RequestRejected, audit.RequestApproved:
-		if c, ok := details["comment"].(string); ok {
-			summary = "“" + c + "”"
-		}
-	case audit.JDCloudCall:
-		summary = fmt.Sprintf("%v → HTTP %v", details["operation"], details["http_status"])
-		if id, ok := details["jdcloud_request_id"].(string); ok && id != "" {
-			summary += ", request id " + id
-		}
-		if msg, ok := details["error"].(string); ok {
-			summary += ": " + msg
-		}
-	case audit.RequestInstanceCreated, audit.RequestInstanceAdopted:
-		summary = fmt.Sprintf("instance %v", details["instance_id"])
-	case audit.RequestFailed:
-		summary = fmt.Sprint(details["reason"])
-	case audit.RequestReady:
-		summary = fmt.Sprintf("%v:%v", details["internal_domain_name"], details["instance_port"])
-	}
-	return views.TimelineEvent{
-		Time: views.When(e.OccurredAt), ISOTime: views.ISO(e.OccurredAt), Actor: e.ActorName,
-		Action: actionLabel(e.Action), Summary: summary, ClientAddr: e.ClientAddr, UserAgent: e.UserAgent,
-	}
-}
-
-// actionLabel says an audit action in words.
-func actionLabel(action string) string {
-	labels := map[string]string{
-		audit.RequestCreated: "submitted the request", audit.RequestCancelled: "cancelled the request",
-		audit.RequestApproved: "approved", audit.RequestRejected: "rejected", audit.RequestExpired: "expired the request",
-		audit.RequestExecutionStart: "checked the backup and started execution", audit.JDCloudCall: "called JD Cloud",
-		audit.RequestInstanceCreated: "created the instance", audit.RequestInstanceAdopted: "found and adopted the instance",
-		audit.RequestReady: "saw the instance running", audit.RequestFailed: "failed the request",
-	}
-	if l, ok := labels[action]; ok {
-		return l
-	}
-	return action
 }
 
 func joinName(name, id string) string {

@@ -36,19 +36,8 @@ type RequestDetail struct {
 	RejectComment   string // kept after a refused reject
 	RejectError     string
 
-	Timeline []TimelineEvent
+	Timeline []AuditEvent
 }
 
 // Param is one labelled value.
 type Param struct{ Label, Value string }
-
-// TimelineEvent is one audit event on a request's page.
-type TimelineEvent struct {
-	Time       string
-	ISOTime    string
-	Actor      string
-	Action     string
-	Summary    string
-	ClientAddr string
-	UserAgent  string
-}

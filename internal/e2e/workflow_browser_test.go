@@ -1,0 +1,199 @@
+package e2e_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"restoredesk/internal/demo"
+	"restoredesk/internal/e2e"
+)
+
+// signIn signs username in through the form and waits for the dashboard.
+func signIn(t *testing.T, ctx context.Context, base, username string) {
+	t.Helper()
+	do(t, ctx,
+		chromedp.Navigate(base+"/signin"), chromedp.WaitVisible(chromedp.CSS("#username")),
+		chromedp.SendKeys(chromedp.CSS("#username"), username),
+		chromedp.SendKeys(chromedp.CSS("#password"), demo.Password),
+		chromedp.Click(chromedp.CSS("[data-testid=sign-in]")),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=greeting]")),
+	)
+}
+
+func signOut(t *testing.T, ctx context.Context) {
+	t.Helper()
+	do(t, ctx, chromedp.Click(chromedp.CSS("[data-testid=sign-out]")), chromedp.WaitVisible(chromedp.CSS("#username")))
+}
+
+// choose picks value in a select the way a user does, firing its change event.
+func choose(id, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById(` + quote(id) + `);
+		s.value = ` + quote(value) + `; s.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
+
+// post sends a same-origin form POST from the page (as a forged or scripted
+// submission would) and returns the status.
+func post(t *testing.T, ctx context.Context, path, body string) int {
+	t.Helper()
+	return must(t, ctx, chromedp.Evaluate[int](`fetch(`+quote(path)+`, {method: 'POST', redirect: 'manual',
+		headers: {'Content-Type': 'application/x-www-form-urlencoded'}, body: `+quote(body)+`}).then(r => r.type === 'opaqueredirect' ? 303 : r.status)`,
+		chromedp.EvalAwaitPromise))
+}
+
+// TestRestoreJourney: alice requests a restore through the form; bob finds
+// it and approves it; the request page shows the instance id and then Ready
+// without a reload.
+func TestRestoreJourney(t *testing.T) {
+	t.Parallel()
+	s := e2e.Start(t, e2e.Options{Demo: true})
+	s.GrantSeedOwnership(t, "payments")
+	s.GrantSeedOwnership(t, "search")
+	s.RunWorker(t, e2e.FastWorker())
+	ctx := newBrowser(t)
+
+	signIn(t, ctx, s.URL, "alice")
+	do(t, ctx,
+		chromedp.Navigate(s.URL+"/requests/new"), chromedp.WaitVisible(chromedp.CSS("#source")),
+		choose("source", "mysql-payorders1"),
+		// The script reloads the dependent choices in place.
+		chromedp.WaitReady(chromedp.CSS("#backup option:nth-child(2)")),
+	)
+	if engine := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=engine]"))); !strings.HasPrefix(engine, "MySQL") {
+		t.Errorf("engine shown %q", engine)
+	}
+	backup := must(t, ctx, chromedp.Evaluate[string](`document.querySelector('#backup option:nth-child(2)').value`))
+	do(t, ctx,
+		choose("backup", backup),
+		chromedp.WaitVisible(chromedp.CSS("#reason")),
+		chromedp.SendKeys(chromedp.CSS("#reason"), "Customer dispute #4411: orders of last week"),
+		chromedp.Click(chromedp.CSS("[data-testid=submit-request]")),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=request-status]")),
+	)
+	url := must(t, ctx, chromedp.Location())
+	if !strings.Contains(url, "/requests/") {
+		t.Fatalf("after submit at %s", url)
+	}
+	if st := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=request-status] [data-testid=badge]"))); st != "Pending approval" {
+		t.Errorf("new request shows %q", st)
+	}
+	signOut(t, ctx)
+
+	signIn(t, ctx, s.URL, "bob")
+	do(t, ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("[data-testid=approve]")),
+		chromedp.Click(chromedp.CSS("[data-testid=approve]")),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=flash]")),
+		// A marker that a reload would erase.
+		chromedp.Evaluate[chromedp.Void](`window.__noReload = 1`),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=instance-id]")),
+	)
+	id := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=instance-id]")))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=request-status] [data-testid=badge]")))
+		if st == "Ready" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("request page still shows %q", st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if must(t, ctx, chromedp.Evaluate[int](`window.__noReload || 0`)) != 1 {
+		t.Error("the page was reloaded to show the status")
+	}
+	if conn := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=connection]"))); !strings.HasSuffix(conn, ":3306") {
+		t.Errorf("connection details %q", conn)
+	}
+	if id == "" || len(s.Restore.Sim.InstancesByTag("cn-north-1", "restoredesk", s.Restore.DeploymentID+"/"+strings.TrimPrefix(url[strings.LastIndex(url, "/"):], "/"))) != 1 {
+		t.Errorf("instance %q not the request's tagged instance", id)
+	}
+	timeline := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=timeline]")))
+	for _, want := range []string{"Request created", "Approved", "Execution started", "JD Cloud call", "Instance created", "Ready"} {
+		if !strings.Contains(timeline, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, timeline)
+		}
+	}
+}
+
+// TestDecisionRules: carol (member of payments, lead of search only) cannot
+// decide a payments request; bob rejects it with a comment and alice sees
+// it; alice cannot approve her own request by any route; frank cannot pick a
+// payments instance, and a forged POST naming one is refused.
+func TestDecisionRules(t *testing.T) {
+	t.Parallel()
+	s := e2e.Start(t, e2e.Options{Demo: true})
+	s.GrantSeedOwnership(t, "payments")
+	s.GrantSeedOwnership(t, "search")
+	ctx := newBrowser(t)
+	id := s.SubmitRequestAs(t, "alice", demo.Password, "payments", "mysql-payorders1")
+	path := "/requests/" + itoa(id)
+
+	signIn(t, ctx, s.URL, "carol")
+	do(t, ctx, chromedp.Navigate(s.URL+path), chromedp.WaitVisible(chromedp.CSS("[data-testid=request-status]")))
+	if n := must(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=approve],[data-testid=reject]').length`)); n != 0 {
+		t.Error("carol is offered Approve or Reject on a payments request")
+	}
+	if st := post(t, ctx, path+"/approve", ""); st != 403 {
+		t.Errorf("carol's approve POST = %d, want 403", st)
+	}
+	signOut(t, ctx)
+
+	signIn(t, ctx, s.URL, "alice")
+	do(t, ctx, chromedp.Navigate(s.URL+path), chromedp.WaitVisible(chromedp.CSS("[data-testid=cancel]")))
+	if n := must(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=approve]').length`)); n != 0 {
+		t.Error("alice is offered Approve on her own request")
+	}
+	for _, action := range []string{"/approve", "/reject"} {
+		if st := post(t, ctx, path+action, "comment=self"); st != 403 {
+			t.Errorf("alice's own %s = %d, want 403", action, st)
+		}
+	}
+	signOut(t, ctx)
+
+	signIn(t, ctx, s.URL, "bob")
+	do(t, ctx, chromedp.Navigate(s.URL+path), chromedp.WaitVisible(chromedp.CSS("[data-testid=reject]")),
+		chromedp.Click(chromedp.CSS("[data-testid=reject]")), // no comment: refused, nothing changes
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=error-comment]")),
+		chromedp.SendKeys(chromedp.CSS("#comment"), "Use the read replica instead."),
+		chromedp.Click(chromedp.CSS("[data-testid=reject]")),
+		chromedp.WaitVisible(chromedp.CSS("[data-testid=decision-comment]")),
+	)
+	signOut(t, ctx)
+
+	signIn(t, ctx, s.URL, "alice")
+	do(t, ctx, chromedp.Navigate(s.URL+path), chromedp.WaitVisible(chromedp.CSS("[data-testid=decision-comment]")))
+	if c := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=decision-comment]"))); c != "Use the read replica instead." {
+		t.Errorf("alice sees comment %q", c)
+	}
+	if st := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=request-status] [data-testid=badge]"))); st != "Rejected" {
+		t.Errorf("alice sees %q", st)
+	}
+	signOut(t, ctx)
+
+	signIn(t, ctx, s.URL, "frank")
+	do(t, ctx, chromedp.Navigate(s.URL+"/requests/new"), chromedp.WaitVisible(chromedp.CSS("#source")))
+	offered := strings.Fields(must(t, ctx, chromedp.Evaluate[string](`[...document.querySelectorAll('#source option, #team option')].map(o => o.value).join(' ')`)))
+	if slices.Contains(offered, "mysql-payorders1") || slices.Contains(offered, itoa(s.Team(t, "payments"))) {
+		t.Errorf("frank is offered payments choices: %s", offered)
+	}
+	form := s.RequestForm(t, "alice", "payments", "mysql-payorders1")
+	form.Set("key", "forged-by-frank-0001")
+	if st := post(t, ctx, "/requests", form.Encode()); st != 422 {
+		t.Errorf("frank's forged request naming a payments instance = %d, want 422", st)
+	}
+	var n int
+	s.Pool.QueryRow(t.Context(), `SELECT count(*) FROM restore_requests WHERE requester_id = (SELECT id FROM users WHERE username = 'frank')`).Scan(&n)
+	if n != 0 {
+		t.Errorf("frank's forged request was stored")
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
