@@ -25,7 +25,8 @@ bindir() {
 }
 
 as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # from / so that the postgres user is not left in a directory it cannot enter
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 # where DIR's cluster really lives (DIR itself, or the fallback it points to)
