@@ -8,7 +8,6 @@ import (
 	"io"
 
 	"restoredesk/internal/audit"
-	"restoredesk/internal/postgres"
 )
 
 // cmdAudit runs `web audit verify [-checkpoint COUNT:HASH]...`.
@@ -39,9 +38,9 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
-	pool, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.DBConnectTimeout)
+	pool, err := dial(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
+		return err
 	}
 	defer pool.Close()
 	v, err := audit.Verify(ctx, pool, checkpoints...)

@@ -141,11 +141,20 @@ func serveUntilClosed(s *http.Server, ln net.Listener) error {
 	return nil
 }
 
-// openDatabase connects to DATABASE_URL and applies pending migrations.
-func openDatabase(ctx context.Context, cfg config, log *slog.Logger) (*pgxpool.Pool, error) {
+// dial connects to DATABASE_URL; the error names the variable.
+func dial(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
 	pool, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.DBConnectTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	return pool, nil
+}
+
+// openDatabase connects to DATABASE_URL and applies pending migrations.
+func openDatabase(ctx context.Context, cfg config, log *slog.Logger) (*pgxpool.Pool, error) {
+	pool, err := dial(ctx, cfg)
+	if err != nil {
+		return nil, err
 	}
 	applied, err := postgres.Migrate(ctx, pool)
 	if err != nil {
@@ -188,9 +197,9 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err != nil {
 		return err
 	}
-	pool, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.DBConnectTimeout)
+	pool, err := dial(ctx, cfg)
 	if err != nil {
-		return fmt.Errorf("DATABASE_URL: %w", err)
+		return err
 	}
 	defer pool.Close()
 	applied, err := postgres.Migrate(ctx, pool)
