@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make bench: the benchmarks, on a private throwaway PostgreSQL cluster (as
 # make test uses), printing their figures. BENCH_PKGS chooses the packages
-# (default: the audit trail's); AUDIT_BENCH_EVENTS the size of its chain.
+# (default: the audit trail's and the page throughput one in internal/e2e);
+# AUDIT_BENCH_EVENTS the size of the audit chain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unset DATABASE_URL
@@ -14,4 +15,4 @@ PG_EXTRA_OPTS="-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c
 port=$(cat "$(cat "$pgdir/location" 2>/dev/null || echo "$pgdir/cluster")/port")
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 echo "== go test -bench (PostgreSQL on $base, port $port)"
-go test -run '^$' -bench . -benchmem -timeout 60m ${BENCH_PKGS:-./internal/audit/}
+go test -run '^$' -bench . -benchmem -timeout 60m ${BENCH_PKGS:-./internal/audit/ ./internal/e2e/}
