@@ -23,6 +23,10 @@ import (
 // instance (names are not unique and creates have no idempotency key).
 const TagKey = "restoredesk"
 
+// maxCheckAttempts bounds the tries to re-check the backup before creating
+// while JD Cloud keeps failing: the request fails then instead of waiting on.
+const maxCheckAttempts = 10
+
 // wakeChannel is the PostgreSQL notification channel that wakes workers when a
 // request is approved, so execution starts without waiting for the next poll.
 const wakeChannel = "restoredesk_work"
@@ -282,7 +286,7 @@ func (st *step) startExecution(ctx context.Context) error {
 	w, r := st.w, st.r
 	backups, err := st.cloud.AllBackups(ctx, r.Region, r.SourceInstanceID)
 	if err != nil {
-		if jdcloud.Classify(err) == jdcloud.Refused {
+		if jdcloud.Classify(err) == jdcloud.Refused || r.PollCount+1 >= maxCheckAttempts {
 			return st.fail(ctx, Approved, "The backup could not be checked: "+describe(err), err)
 		}
 		return st.later(ctx, Approved, w.backoff(w.cfg.RetryBase, w.cfg.RetryMax, r.PollCount+1), r.PollCount+1)
@@ -315,7 +319,12 @@ func (st *step) provision(ctx context.Context) error {
 	if r.CreateSentAt != nil {
 		inst, err := st.findTagged(ctx)
 		if err != nil {
-			// Cannot tell whether the create happened: look again later.
+			// Cannot tell whether the create happened: look again later,
+			// but not forever; then say where to look.
+			if time.Since(*r.CreateSentAt) > 10*w.cfg.VisibilityWindow {
+				return st.fail(ctx, Provisioning, fmt.Sprintf("Could not find out whether JD Cloud created the instance: %s. "+
+					"Look for an instance tagged %s=%s before requesting again.", describe(err), TagKey, w.tag(r)), err)
+			}
 			return st.later(ctx, Provisioning, w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1), r.PollCount+1)
 		}
 		if inst != nil {

@@ -162,3 +162,17 @@ func TestReplicasCreateOnce(t *testing.T) {
 }
 
 func itoa(id int64) string { return formatInt(id) }
+
+// TestWorkerGivesUpCheckingTheBackup: a JD Cloud that keeps failing the
+// pre-check fails the request with the reason instead of leaving it stuck.
+func TestWorkerGivesUpCheckingTheBackup(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Hour)
+	id := f.approved(t)
+	f.sim.SetFault(jdcloud.OpDescribeBackups, jdcloudsim.Fault{FailRate: 1, FailStatus: 503})
+	f.runWorker(t, fastWorker())
+	r := f.waitFinal(t, id)
+	if r.Status != string(restore.Failed) || !strings.Contains(r.FailureReason, "could not be checked") || f.sim.Stats().Creates != 0 {
+		t.Errorf("ended %s: %q, %d creates", r.Status, r.FailureReason, f.sim.Stats().Creates)
+	}
+}
