@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -90,10 +92,15 @@ func (h *Handler) createRequest(c echo.Context) error {
 	if prev, err := h.db.RequestBySubmission(ctx, d.Key); err == nil && prev.RequesterID == u.ID {
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", prev.ID))
 	}
+	// Choices fills defaults into empty fields, which suits an empty form;
+	// a submission is validated and shown again as it was sent, so a
+	// required field left empty is refused, not silently filled in.
+	sent := d
 	ch, err := h.planner.Choices(ctx, u, &d)
 	if err != nil {
 		return err
 	}
+	d = sent
 	n, problems := h.planner.Validate(u, d, ch)
 	if problems == nil {
 		id, _, err := h.life.Submit(ctx, actor(c, u), n, d.VPC)
@@ -118,6 +125,25 @@ func (h *Handler) createRequest(c echo.Context) error {
 
 // requestFormView maps the draft and its choices to the form's view model.
 func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]string) views.RequestForm {
+	// A field that does not apply to the engine is hidden, unless it was sent
+	// anyway and refused: then it shows, with its value and its problem.
+	// The period fields show only with prepaid billing, so their problems
+	// otherwise go next to the billing choice (the period is dropped from
+	// the form shown again).
+	if problems != nil && d.ChargeMode != jdcloud.ChargePrepaidByDuration {
+		problems = maps.Clone(problems)
+		for _, k := range []string{"period", "period_unit"} {
+			if msg, ok := problems[k]; ok {
+				delete(problems, k)
+				if _, taken := problems["charge_mode"]; !taken {
+					problems["charge_mode"] = msg + " Submit again without one, or choose prepaid billing."
+				}
+			}
+		}
+	}
+	refused := func(fields ...string) bool {
+		return slices.ContainsFunc(fields, func(f string) bool { return problems[f] != "" })
+	}
 	f := views.RequestForm{
 		Values: views.RequestValues{
 			Key: d.Key, Team: d.Team, Region: d.Region, Source: d.Source, Backup: d.Backup, Class: d.Class,
@@ -127,11 +153,11 @@ func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]st
 		},
 		Errors:         problems,
 		Engine:         ch.Engine,
-		StandbyZone:    ch.AZCount == 2,
-		ShowParamGroup: ch.Applies(jdcloud.FieldParameterGroup),
-		ShowStorage:    ch.Applies(jdcloud.FieldStorageType),
-		ShowPort:       ch.Applies(jdcloud.FieldPort),
-		ShowArch:       ch.Applies(jdcloud.FieldInstanceType),
+		StandbyZone:    ch.AZCount == 2 || refused("az_standby"),
+		ShowParamGroup: ch.Applies(jdcloud.FieldParameterGroup) || refused("param_group"),
+		ShowStorage:    ch.Applies(jdcloud.FieldStorageType) || refused("storage_type", "encrypted"),
+		ShowPort:       ch.Applies(jdcloud.FieldPort) || refused("port"),
+		ShowArch:       ch.Applies(jdcloud.FieldInstanceType) || refused("arch"),
 		OnlyLead:       ch.OnlyLead,
 		LookupErr:      ch.LookupErr,
 	}

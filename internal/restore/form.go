@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"restoredesk/internal/jdcloud"
@@ -275,8 +276,10 @@ func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (postgres.NewRequ
 		put("team", "Choose a team.")
 	case c.TeamID == 0 || !policy.CanCreateRequest(u, c.TeamID):
 		put("team", "Choose one of your teams.")
-	case c.OnlyLead:
+	case c.OnlyLead && u.LeadOf(c.TeamID):
 		put("team", "You are this team's only lead, so nobody could approve your request. Ask an admin to add another lead.")
+	case c.OnlyLead:
+		put("team", "This team has no lead, so nobody could approve your request. Ask an admin to make someone its lead.")
 	}
 	if !slices.ContainsFunc(c.Regions, func(r jdcloud.Region) bool { return r.ID == d.Region }) {
 		put("region", "Choose a region where the team owns instances.")
@@ -334,8 +337,13 @@ func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (postgres.NewRequ
 		} else {
 			put("period", "Enter the period as a whole number.")
 		}
-	} else if strings.TrimSpace(d.Period) != "" && d.Period != "0" {
-		put("period", "A period applies only to prepaid billing.")
+	} else {
+		if strings.TrimSpace(d.Period) != "" && d.Period != "0" {
+			put("period", "A period applies only to prepaid billing.")
+		}
+		if d.PeriodUnit != "" {
+			put("period_unit", "A period applies only to prepaid billing.")
+		}
 	}
 	// Engine-specific fields go into the spec as submitted, so the rule
 	// table refuses them for engines they do not apply to.
@@ -354,6 +362,11 @@ func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (postgres.NewRequ
 
 	req := jdcloud.CreateInstanceFromBackupRequest{BackupID: d.Backup, Engine: c.Engine, InstanceSpec: spec}
 	facts := jdcloud.Facts{Backup: c.Backup, SourceEngine: c.Engine, AZs: c.AZs, Subnet: c.Subnet}
+	// The form lists only the chosen VPC's subnets: one of another VPC is
+	// "not found" among them, which would read as if it did not exist.
+	if d.Subnet != "" && c.Subnet == nil && c.Subnets != nil {
+		put("subnet", "Choose one of the subnets of VPC "+d.VPC+".")
+	}
 	if c.Source != nil {
 		for _, pr := range jdcloud.ValidateCreate(req, facts) {
 			field, ok := apiToForm[pr.Field]
@@ -403,8 +416,12 @@ func DraftFrom(r postgres.Request) Draft {
 	return d
 }
 
+// upperFirst starts a rule's message with a capital, unless it starts with
+// a value such as a class code ("db.pg.s1.medium is not…"), which must be
+// shown as typed.
 func upperFirst(s string) string {
-	if s == "" {
+	word, _, _ := strings.Cut(s, " ")
+	if s == "" || strings.ContainsFunc(word, func(r rune) bool { return !unicode.IsLetter(r) }) {
 		return s
 	}
 	r, n := utf8.DecodeRuneInString(s)
