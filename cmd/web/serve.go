@@ -79,6 +79,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		Pool: pool, Log: log, Sessions: store, Metrics: metrics,
 		TrustedProxies: cfg.TrustedProxies, Demo: cfg.Demo, SecureCookies: secure,
 		Planner: restore.NewPlanner(postgres.New(pool), cloud(nil), log), Lifecycle: life,
+		Cloud: cloud(nil),
 	}
 	e, err := server.New(ctx, server.Config{Deps: deps, SSO: ssoConfig(cfg)})
 	if err != nil {

@@ -65,6 +65,7 @@ func wireRestore(t testing.TB, o Options, d *handlers.Deps) *Restore {
 	life := restore.NewLifecycle(o.Pool, postgres.LoadUser, 72*time.Hour)
 	d.Planner = restore.NewPlanner(postgres.New(o.Pool), cloud(nil), d.Log)
 	d.Lifecycle = life
+	d.Cloud = cloud(nil)
 	return &Restore{Sim: sim, Cloud: cloud, Lifecycle: life, DeploymentID: dep.ID}
 }
 

@@ -16,9 +16,13 @@ func (h *Handler) dashboard(c echo.Context) error {
 	if u == nil {
 		return c.Redirect(http.StatusSeeOther, "/signin")
 	}
+	restore, err := h.dashboardRequests(c, u)
+	if err != nil {
+		return err
+	}
 	noStore(c)
 	return render(c, http.StatusOK, views.Dashboard(h.page(c, "Dashboard", "dashboard"), views.DashboardProps{
-		Name: u.Name, Teams: teamRoles(u), Admin: u.Admin, Auditor: u.Auditor,
+		Name: u.Name, Teams: teamRoles(u), Admin: u.Admin, Auditor: u.Auditor, Restore: restore,
 	}))
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"restoredesk/internal/identity"
+	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/restore"
 )
@@ -29,6 +30,7 @@ type Deps struct {
 	Lifecycle      *restore.Lifecycle // request transitions
 	Identity       *identity.Service  // sign-in, sessions, accounts; nil: production settings
 	SSO            *SSO               // single sign-on; nil when not configured
+	Cloud          *jdcloud.Client    // JD Cloud, for the admin's ownership pages; nil: not configured
 }
 
 // Handler holds the dependencies shared by every handler method.
@@ -44,6 +46,7 @@ type Handler struct {
 	life     *restore.Lifecycle
 	identity *identity.Service
 	sso      *SSO
+	cloud    *jdcloud.Client
 }
 
 // New returns a Handler using d.
@@ -63,5 +66,6 @@ func New(d Deps) *Handler {
 		life:     d.Lifecycle,
 		identity: d.Identity,
 		sso:      d.SSO,
+		cloud:    d.Cloud,
 	}
 }

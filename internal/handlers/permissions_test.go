@@ -238,6 +238,13 @@ var permissions = []access{
 			return path, url.Values{"comment": {"not needed"}}
 		}},
 	{method: "POST", route: "/requests/:id/cancel", setup: requestPath("/cancel"), want: with(expect("POST", 303, requesterLead), outsiders(404))},
+	{method: "GET", route: "/requests", want: expect("GET", 200, allSignedIn...)},
+	{method: "GET", route: "/approvals", want: expect("GET", 200, lead, otherLead, requesterLead)},
+	{method: "GET", route: "/admin/teams/:id/ownership", setup: ownershipPath("", "", false), want: expect("GET", 200, admins...)},
+	{method: "POST", route: "/admin/teams/:id/ownership/instances", setup: ownershipPath("/instances", "instance", false), want: expect("POST", 303, admins...)},
+	{method: "POST", route: "/admin/teams/:id/ownership/instances/remove", setup: ownershipPath("/instances/remove", "instance", true), want: expect("POST", 303, admins...)},
+	{method: "POST", route: "/admin/teams/:id/ownership/vpcs", setup: ownershipPath("/vpcs", "vpc", false), want: expect("POST", 303, admins...)},
+	{method: "POST", route: "/admin/teams/:id/ownership/vpcs/remove", setup: ownershipPath("/vpcs/remove", "vpc", true), want: expect("POST", 303, admins...)},
 	{method: "POST", route: "/admin/teams/:id/members/:user/role", setup: memberPath("role", url.Values{"lead": {"true"}}), want: expect("POST", 303, admin)},
 	{method: "POST", route: "/admin/teams/:id/members/:user/remove", setup: memberPath("remove", nil), want: expect("POST", 303, admin)},
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"restoredesk/internal/restore"
 	"restoredesk/static"
 )
 
@@ -57,6 +58,11 @@ func Routes(e *echo.Echo, h *Handler, d Deps) {
 	e.POST("/admin/teams/:id/members", h.adminTeamAddMember, requireAdmin)
 	e.POST("/admin/teams/:id/members/:user/role", h.adminTeamMemberRole, requireAdmin)
 	e.POST("/admin/teams/:id/members/:user/remove", h.adminTeamRemoveMember, requireAdmin)
+	e.GET("/admin/teams/:id/ownership", h.adminOwnership, requireAdmin)
+	e.POST("/admin/teams/:id/ownership/instances", h.adminOwnershipChange(restore.KindInstance, true), requireAdmin)
+	e.POST("/admin/teams/:id/ownership/instances/remove", h.adminOwnershipChange(restore.KindInstance, false), requireAdmin)
+	e.POST("/admin/teams/:id/ownership/vpcs", h.adminOwnershipChange(restore.KindVPC, true), requireAdmin)
+	e.POST("/admin/teams/:id/ownership/vpcs/remove", h.adminOwnershipChange(restore.KindVPC, false), requireAdmin)
 
 	// Audit log (audit trail).
 	e.GET("/audit", h.auditPage, requireUser)
@@ -64,6 +70,7 @@ func Routes(e *echo.Echo, h *Handler, d Deps) {
 
 	// Restore requests (restore workflow).
 	req := e.Group("/requests", requireUser)
+	req.GET("", h.requestHistory)
 	req.GET("/new", h.newRequestForm)
 	req.POST("", h.createRequest)
 	req.GET("/:id", h.requestPage)
@@ -71,6 +78,7 @@ func Routes(e *echo.Echo, h *Handler, d Deps) {
 	req.POST("/:id/approve", h.decide("approve"))
 	req.POST("/:id/reject", h.decide("reject"))
 	req.POST("/:id/cancel", h.decide("cancel"))
+	e.GET("/approvals", h.approvals, requireUser)
 }
 
 // staticFiles serves the embedded static files. A request carrying the file's

@@ -1,0 +1,62 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"restoredesk/internal/policy"
+	"restoredesk/internal/postgres"
+	"restoredesk/internal/restore"
+	"restoredesk/internal/views"
+)
+
+// ownPendingShown is how many of a lead's own pending requests the queue
+// lists before linking to the history for the rest.
+const ownPendingShown = 10
+
+// approvals is a lead's queue: the pending requests of the teams they lead
+// that they may decide (not their own), oldest first, and apart from them
+// their own pending requests, which another lead must decide.
+func (h *Handler) approvals(c echo.Context) error {
+	u := currentUser(c)
+	led := policy.DecidableTeams(u)
+	if len(led) == 0 {
+		return echo.NewHTTPError(http.StatusForbidden, "The approvals queue is for team leads.")
+	}
+	ctx := c.Request().Context()
+	var cur postgres.RequestCursor
+	cur.After, _ = strconv.ParseInt(c.QueryParam("after"), 10, 64)
+	cur.Before, _ = strconv.ParseInt(c.QueryParam("before"), 10, 64)
+	page, err := h.db.ListRequests(ctx, decidableBy(u), cur, true, requestPageSize)
+	if err != nil {
+		return err
+	}
+	// The query mirrors policy.CanDecide; the policy has the last word.
+	page.Requests = slices.DeleteFunc(page.Requests, func(r postgres.Request) bool {
+		return !policy.CanDecide(u, policyRequest(r))
+	})
+	own, err := h.db.ListRequests(ctx, postgres.RequestFilter{TeamIDs: led, RequesterID: u.ID, Undecided: true},
+		postgres.RequestCursor{}, true, ownPendingShown)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	p := views.ApprovalsProps{Decide: requestRows(page.Requests, now), Own: requestRows(own.Requests, now)}
+	p.PrevHref, p.NextHref = pageHrefs("/approvals", url.Values{}, page)
+	if own.Next > 0 {
+		p.OwnMoreHref = "/requests?" + url.Values{"status": {string(restore.Pending)}, "requester": {u.Username}}.Encode()
+	}
+	noStore(c)
+	return render(c, http.StatusOK, views.Approvals(h.page(c, "Approvals", "approvals"), p))
+}
+
+// decidableBy selects the requests u may decide: pending, still within the
+// approval window, of a team u leads, and not u's own.
+func decidableBy(u *policy.User) postgres.RequestFilter {
+	return postgres.RequestFilter{TeamIDs: policy.DecidableTeams(u), NotRequester: u.ID, Undecided: true}
+}

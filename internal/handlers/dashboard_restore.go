@@ -1,0 +1,63 @@
+package handlers
+
+import (
+	"net/url"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"restoredesk/internal/audit"
+	"restoredesk/internal/policy"
+	"restoredesk/internal/postgres"
+	"restoredesk/internal/views"
+)
+
+// The dashboard's list lengths.
+const (
+	dashMine     = 10 // the viewer's latest requests
+	dashWaiting  = 5  // the oldest requests waiting for the viewer's decision
+	dashActivity = 10 // the latest audit events the viewer may see
+)
+
+// dashboardRequests loads the dashboard's restore sections for u: their
+// latest requests, what waits for their decision (leads), and the latest
+// audit events their scope shows.
+func (h *Handler) dashboardRequests(c echo.Context, u *policy.User) (views.DashboardRequests, error) {
+	ctx := c.Request().Context()
+	now := time.Now()
+	scope := policy.RequestScopeFor(u)
+	d := views.DashboardRequests{
+		CanRequest: len(u.Teams) > 0,
+		MineHref:   "/requests?" + url.Values{"requester": {u.Username}}.Encode(),
+	}
+	mine, err := h.db.ListRequests(ctx, postgres.RequestFilter{AllTeams: scope.All, TeamIDs: scope.TeamIDs, RequesterID: u.ID},
+		postgres.RequestCursor{}, false, dashMine)
+	if err != nil {
+		return d, err
+	}
+	d.Mine = requestRows(mine.Requests, now)
+	if len(policy.DecidableTeams(u)) > 0 {
+		d.Lead = true
+		f := decidableBy(u)
+		if d.WaitingCount, err = h.db.CountRequests(ctx, f); err != nil {
+			return d, err
+		}
+		waiting, err := h.db.ListRequests(ctx, f, postgres.RequestCursor{}, true, dashWaiting)
+		if err != nil {
+			return d, err
+		}
+		d.Waiting = requestRows(waiting.Requests, now)
+	}
+	events, err := audit.Query(ctx, h.pool, audit.Filter{}, policy.AuditScopeFor(u), audit.Cursor{}, dashActivity)
+	if err != nil {
+		return d, err
+	}
+	d.Activity = auditEvents(events.Events)
+	if err := h.nameTeams(ctx, u, d.Activity); err != nil {
+		return d, err
+	}
+	if policy.CanViewAuditLog(u) {
+		d.AuditHref = "/audit"
+	}
+	return d, nil
+}

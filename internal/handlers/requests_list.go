@@ -1,0 +1,156 @@
+package handlers
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/policy"
+	"restoredesk/internal/postgres"
+	"restoredesk/internal/restore"
+	"restoredesk/internal/views"
+)
+
+// requestPageSize is how many requests one page of a list shows.
+const requestPageSize = 25
+
+// requestHistory lists every request the viewer may see (their teams';
+// auditors and admins all), newest first, filtered and paged.
+func (h *Handler) requestHistory(c echo.Context) error {
+	u := currentUser(c)
+	ctx := c.Request().Context()
+	scope := policy.RequestScopeFor(u)
+	form, f, cur := parseRequestFilter(c.QueryParams())
+	f.AllTeams, f.TeamIDs = scope.All, scope.TeamIDs
+	p := views.RequestHistoryProps{Filter: form, Filtered: len(requestQuery(form)) > 0}
+	for _, s := range restore.Statuses {
+		p.Statuses = append(p.Statuses, views.Option{Value: string(s), Label: s.Label()})
+	}
+	for _, r := range jdcloud.Regions {
+		p.Regions = append(p.Regions, views.Option{Value: r.ID, Label: r.Name + " (" + r.ID + ")"})
+	}
+	if scope.All {
+		teams, err := h.db.TeamNames(ctx)
+		if err != nil {
+			return err
+		}
+		for _, t := range teams {
+			p.Teams = append(p.Teams, views.Option{Value: strconv.FormatInt(t.ID, 10), Label: t.Name})
+		}
+	} else {
+		for _, m := range u.Teams {
+			p.Teams = append(p.Teams, views.Option{Value: strconv.FormatInt(m.TeamID, 10), Label: m.TeamName})
+		}
+	}
+	if form.Team != "" && !slices.ContainsFunc(p.Teams, func(o views.Option) bool { return o.Value == form.Team }) {
+		p.Filter.Errors["team"] = "Choose one of the teams in the list."
+	}
+	noStore(c)
+	if len(p.Filter.Errors) > 0 {
+		return render(c, http.StatusUnprocessableEntity, views.RequestHistory(h.page(c, "Restore requests", "requests"), p))
+	}
+	page, err := h.db.ListRequests(ctx, f, cur, false, requestPageSize)
+	if err != nil {
+		return err
+	}
+	p.Requests = requestRows(page.Requests, time.Now())
+	p.PrevHref, p.NextHref = pageHrefs("/requests", requestQuery(form), page)
+	return render(c, http.StatusOK, views.RequestHistory(h.page(c, "Restore requests", "requests"), p))
+}
+
+// parseRequestFilter reads the history's filters and cursor from the query,
+// with a plain-words problem per field that cannot be used. Dates are UTC
+// days; "to" includes its day.
+func parseRequestFilter(q url.Values) (views.RequestFilterForm, postgres.RequestFilter, postgres.RequestCursor) {
+	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
+	form := views.RequestFilterForm{
+		Status: get("status"), Team: get("team"), Requester: get("requester"), Region: get("region"),
+		From: get("from"), To: get("to"), Errors: map[string]string{},
+	}
+	f := postgres.RequestFilter{Status: form.Status, Requester: strings.ToLower(form.Requester), Region: form.Region}
+	if form.Status != "" && !slices.Contains(restore.Statuses, restore.Status(form.Status)) {
+		form.Errors["status"] = "Choose a status from the list."
+	}
+	if form.Team != "" {
+		f.TeamID, _ = strconv.ParseInt(form.Team, 10, 64) // checked against the viewer's choices
+	}
+	if _, ok := jdcloud.LookupRegion(form.Region); form.Region != "" && !ok {
+		form.Errors["region"] = "Choose a region from the list."
+	}
+	day := func(field, v string) time.Time {
+		if v == "" {
+			return time.Time{}
+		}
+		t, err := time.ParseInLocation(time.DateOnly, v, time.UTC)
+		if err != nil {
+			form.Errors[field] = "Enter a date such as 2026-03-01."
+		}
+		return t
+	}
+	f.CreatedFrom = day("from", form.From)
+	if to := day("to", form.To); !to.IsZero() {
+		f.CreatedTo = to.AddDate(0, 0, 1)
+		if !f.CreatedFrom.IsZero() && to.Before(f.CreatedFrom) {
+			form.Errors["to"] = "Must be on or after the from date."
+		}
+	}
+	var cur postgres.RequestCursor
+	cur.After, _ = strconv.ParseInt(q.Get("after"), 10, 64)
+	cur.Before, _ = strconv.ParseInt(q.Get("before"), 10, 64)
+	return form, f, cur
+}
+
+// requestQuery returns the non-empty filters as query parameters, for links
+// that keep them.
+func requestQuery(form views.RequestFilterForm) url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{
+		"status": form.Status, "team": form.Team, "requester": form.Requester, "region": form.Region,
+		"from": form.From, "to": form.To,
+	} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
+// pageHrefs are the links to the pages before and after page of the list at
+// path, keeping the query q.
+func pageHrefs(path string, q url.Values, page postgres.RequestPage) (prev, next string) {
+	if page.Prev > 0 {
+		prev = path + "?" + withParam(q, "before", page.Prev)
+	}
+	if page.Next > 0 {
+		next = path + "?" + withParam(q, "after", page.Next)
+	}
+	return prev, next
+}
+
+// requestRows turns stored requests into list rows, with ages and time left
+// counted from now.
+func requestRows(list []postgres.Request, now time.Time) []views.RequestRow {
+	out := make([]views.RequestRow, len(list))
+	for i, r := range list {
+		st := restore.Status(r.Status)
+		out[i] = views.RequestRow{
+			ID: r.ID, Team: r.TeamName, Requester: r.RequesterName, Status: r.Status, StatusLabel: st.Label(),
+			Badge: st.Badge(), Region: r.Region, Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
+			BackupTime: views.ShortTime(r.BackupTime), Reason: views.Excerpt(r.Reason, 80), Created: r.CreatedAt,
+			Age: views.Duration(now.Sub(r.CreatedAt)),
+		}
+		if st == restore.Pending {
+			out[i].TimeLeft = views.Duration(r.ExpiresAt.Sub(now))
+			if !r.ExpiresAt.After(now) {
+				out[i].TimeLeft = "expired"
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,193 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// RequestFilter selects restore requests for the history, the approvals
+// queue and the dashboard. Zero fields select everything within the teams.
+type RequestFilter struct {
+	AllTeams     bool    // any team; otherwise only TeamIDs
+	TeamIDs      []int64 // the teams whose requests may appear (when !AllTeams)
+	TeamID       int64   // one team
+	Status       string
+	Requester    string // a username
+	RequesterID  int64
+	NotRequester int64 // leave out this user's requests
+	Region       string
+	CreatedFrom  time.Time // created at or after
+	CreatedTo    time.Time // created before
+	Undecided    bool      // pending and still within the approval window
+}
+
+// RequestCursor positions a page by request id, in the list's own order:
+// After > 0 asks for the page that follows request After, Before > 0 for the
+// page that precedes request Before; neither, the first page.
+type RequestCursor struct {
+	After, Before int64
+}
+
+// RequestPage is one page of requests.
+type RequestPage struct {
+	Requests []Request
+	Prev     int64 // > 0: RequestCursor{Before: Prev} is the previous page
+	Next     int64 // > 0: RequestCursor{After: Next} is the next page
+}
+
+// where turns f into SQL conditions over requestSelect's aliases. It
+// reports false when nothing can match (no teams in scope).
+func (f RequestFilter) where(args *[]any) ([]string, bool) {
+	arg := func(v any) string {
+		*args = append(*args, v)
+		return "$" + strconv.Itoa(len(*args))
+	}
+	var conds []string
+	if !f.AllTeams {
+		if len(f.TeamIDs) == 0 || (f.TeamID != 0 && !slices.Contains(f.TeamIDs, f.TeamID)) {
+			return nil, false
+		}
+		conds = append(conds, "r.team_id = ANY("+arg(f.TeamIDs)+")")
+	}
+	if f.TeamID != 0 {
+		conds = append(conds, "r.team_id = "+arg(f.TeamID))
+	}
+	if f.Status != "" {
+		conds = append(conds, "r.status = "+arg(f.Status))
+	}
+	if f.Requester != "" {
+		conds = append(conds, "ru.username = "+arg(f.Requester))
+	}
+	if f.RequesterID != 0 {
+		conds = append(conds, "r.requester_id = "+arg(f.RequesterID))
+	}
+	if f.NotRequester != 0 {
+		conds = append(conds, "r.requester_id <> "+arg(f.NotRequester))
+	}
+	if f.Region != "" {
+		conds = append(conds, "r.region = "+arg(f.Region))
+	}
+	if !f.CreatedFrom.IsZero() {
+		conds = append(conds, "r.created_at >= "+arg(f.CreatedFrom))
+	}
+	if !f.CreatedTo.IsZero() {
+		conds = append(conds, "r.created_at < "+arg(f.CreatedTo))
+	}
+	if f.Undecided {
+		conds = append(conds, "r.status = 'pending_approval' AND r.expires_at > now()")
+	}
+	return conds, true
+}
+
+// ListRequests returns one page of at most limit requests matching f, newest
+// first, or oldest first with oldestFirst. Pages are keyset pages on the id
+// (which grows with the creation time), so a deep page costs what the first
+// does. The team, status and requester filters meet an index ending in id
+// (migration 00006); region and dates are checked along the id order.
+func (d *DB) ListRequests(ctx context.Context, f RequestFilter, cur RequestCursor, oldestFirst bool, limit int) (RequestPage, error) {
+	var args []any
+	conds, ok := f.where(&args)
+	if !ok {
+		return RequestPage{}, nil
+	}
+	// "ahead" is the list's direction: ids below the cursor when newest first.
+	ahead, behind, order := "<", ">", "DESC"
+	if oldestFirst {
+		ahead, behind, order = ">", "<", "ASC"
+	}
+	backward := cur.Before > 0
+	switch {
+	case backward:
+		args = append(args, cur.Before)
+		conds = append(conds, "r.id "+behind+" $"+strconv.Itoa(len(args)))
+		order = map[string]string{"ASC": "DESC", "DESC": "ASC"}[order]
+	case cur.After > 0:
+		args = append(args, cur.After)
+		conds = append(conds, "r.id "+ahead+" $"+strconv.Itoa(len(args)))
+	}
+	sql := requestSelect
+	if len(conds) > 0 {
+		sql += " WHERE " + strings.Join(conds, " AND ")
+	}
+	sql += " ORDER BY r.id " + order + " LIMIT " + strconv.Itoa(limit+1)
+	rows, err := d.db.Query(ctx, sql, args...)
+	if err != nil {
+		return RequestPage{}, fmt.Errorf("list requests: %w", err)
+	}
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[Request])
+	if err != nil {
+		return RequestPage{}, fmt.Errorf("read requests: %w", err)
+	}
+	more := len(list) > limit
+	if more {
+		list = list[:limit]
+	}
+	if backward {
+		slices.Reverse(list)
+	}
+	p := RequestPage{Requests: list}
+	// step moves an id one place against the list's direction.
+	step := int64(-1)
+	if oldestFirst {
+		step = 1
+	}
+	if len(list) == 0 {
+		// Past either end (the rows were filtered away meanwhile): offer
+		// the way back, including the cursor's own request.
+		if backward {
+			p.Next = cur.Before - step
+		} else if cur.After > 0 {
+			p.Prev = cur.After + step
+		}
+		return p, nil
+	}
+	first, last := list[0].ID, list[len(list)-1].ID
+	if backward {
+		p.Next = last
+		if more {
+			p.Prev = first
+		}
+	} else {
+		if cur.After > 0 {
+			p.Prev = first
+		}
+		if more {
+			p.Next = last
+		}
+	}
+	return p, nil
+}
+
+// CountRequests counts the requests matching f.
+func (d *DB) CountRequests(ctx context.Context, f RequestFilter) (int, error) {
+	var args []any
+	conds, ok := f.where(&args)
+	if !ok {
+		return 0, nil
+	}
+	sql := `SELECT count(*) FROM restore_requests r JOIN users ru ON ru.id = r.requester_id`
+	if len(conds) > 0 {
+		sql += " WHERE " + strings.Join(conds, " AND ")
+	}
+	var n int
+	if err := d.db.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count requests: %w", err)
+	}
+	return n, nil
+}
+
+// TeamNames returns the id and name of every team, by name: the choices of
+// the history's team filter for those who see every team.
+func (d *DB) TeamNames(ctx context.Context) ([]Team, error) {
+	rows, err := d.db.Query(ctx, `SELECT id, name FROM teams ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("team names: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByNameLax[Team])
+}

@@ -1,0 +1,95 @@
+package views
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// RequestRow is one restore request in a list: the history, the approvals
+// queue, the dashboard.
+type RequestRow struct {
+	ID          int64
+	Team        string
+	Requester   string
+	Status      string // machine value, e.g. "pending_approval"
+	StatusLabel string // in words
+	Badge       string
+	Region      string
+	Source      string
+	BackupTime  string
+	Reason      string // an excerpt
+	Created     time.Time
+	Age         string // since it was created, e.g. "3 h 20 min"
+	TimeLeft    string // before the approval window closes (pending requests)
+}
+
+// Href is the request's page.
+func (r RequestRow) Href() string { return "/requests/" + strconv.FormatInt(r.ID, 10) }
+
+// RequestFilterForm is the history's filter form, as typed.
+type RequestFilterForm struct {
+	Status, Team, Requester, Region, From, To string
+	Errors                                    map[string]string // field → problem
+}
+
+// RequestHistoryProps is the request history page.
+type RequestHistoryProps struct {
+	Filter   RequestFilterForm
+	Statuses []Option
+	Teams    []Option // the teams the viewer may filter by (value: team id)
+	Regions  []Option
+	Requests []RequestRow
+	Filtered bool // some filter is set (changes the empty state's words)
+	PrevHref string
+	NextHref string
+}
+
+// ApprovalsProps is the approvals queue of a lead.
+type ApprovalsProps struct {
+	Decide      []RequestRow // pending requests the viewer may decide, oldest first
+	PrevHref    string
+	NextHref    string
+	Own         []RequestRow // the viewer's own pending requests in teams they lead
+	OwnMoreHref string       // the full list of them, when Own is cut short
+}
+
+// DashboardRequests are the dashboard's restore sections.
+type DashboardRequests struct {
+	Mine         []RequestRow // the viewer's latest requests
+	MineHref     string       // all of them, in the history
+	CanRequest   bool         // the viewer is in a team
+	Lead         bool         // leads a team: show what waits for their decision
+	WaitingCount int
+	Waiting      []RequestRow // the oldest of those
+	Activity     []AuditEvent // latest events the viewer may see, newest first
+	AuditHref    string       // the audit log, when the viewer may open it
+}
+
+// Duration renders a span for people: "45 s", "12 min", "3 h 20 min",
+// "2 d 4 h". Negative spans are "0 s".
+func Duration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	case d < 24*time.Hour:
+		h := int(d.Hours())
+		return fmt.Sprintf("%d h %d min", h, int(d.Minutes())-60*h)
+	}
+	days := int(d.Hours()) / 24
+	return fmt.Sprintf("%d d %d h", days, int(d.Hours())-24*days)
+}
+
+// Excerpt shortens s to at most n characters, ending with "…" when cut.
+func Excerpt(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}
