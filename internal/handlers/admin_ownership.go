@@ -121,9 +121,17 @@ func (h *Handler) ownershipChoices(c echo.Context, team postgres.Team, owned []p
 			p.Owned = append(p.Owned, views.OwnedItem{ID: o.InstanceID, Name: o.InstanceName, Engine: o.Engine, Status: st})
 		}
 	}
+	cloudNames := map[string]string{}
+	for _, v := range cloudVPCs {
+		cloudNames[v.VpcID] = v.VpcName
+	}
 	for _, v := range vpcs {
 		if v.Region == p.Region {
-			p.VPCs = append(p.VPCs, views.OwnedItem{ID: v.VpcID, Name: v.VpcName})
+			name := v.VpcName
+			if name == "" {
+				name = cloudNames[v.VpcID] // granted by id only (the demo seed)
+			}
+			p.VPCs = append(p.VPCs, views.OwnedItem{ID: v.VpcID, Name: name})
 		}
 	}
 	for _, v := range cloudVPCs {

@@ -102,6 +102,9 @@ func TestAdminOwnership(t *testing.T) {
 	if d.Find(`[data-testid="owned-mysql-payorders1"]`).Length() != 1 || d.Find(`[data-testid="owned-vpc-payprod001"]`).Length() != 1 {
 		t.Error("the team's instance or VPC is not listed")
 	}
+	if name := d.Find(`[data-testid="owned-vpc-payprod001"] td`).First().Text(); !strings.Contains(name, "payments-prod") {
+		t.Errorf("VPC shown as %q, want its name from JD Cloud", name)
+	}
 	if st := d.Find(`[data-testid="owned-mysql-payorders1"] td`).Eq(2).Text(); st != "RUNNING" {
 		t.Errorf("live status %q, want RUNNING", st)
 	}

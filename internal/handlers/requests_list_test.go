@@ -230,6 +230,9 @@ func TestRequestHistoryFiltersAndPaging(t *testing.T) {
 		if got := d.Find(`[data-testid="error-` + tc.field + `"]`).Text(); !strings.Contains(got, tc.msg) {
 			t.Errorf("%s: error next to %s is %q, want %q", tc.query, tc.field, got, tc.msg)
 		}
+		if d.Find(`[data-testid="filters-invalid"]`).Length() != 1 || d.Find(`[data-testid="empty"]`).Length() != 0 {
+			t.Errorf("%s: a refused filter should say so, not that nothing matches", tc.query)
+		}
 	}
 }
 
