@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"restoredesk/internal/postgres/postgrestest"
 )
 
@@ -98,6 +100,18 @@ func TestServeDemo(t *testing.T) {
 	}
 	if _, err := os.Stat(vars["DATA_DIR"] + "/session.key"); err != nil {
 		t.Errorf("demo session key not kept: %v", err)
+	}
+	// The demo teams own the simulator's instances and VPCs, each grant on record.
+	pool, err := pgxpool.New(t.Context(), vars["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var instances, vpcs, events int
+	pool.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM team_instances), (SELECT count(*) FROM team_vpcs),
+		(SELECT count(*) FROM audit_events WHERE action = 'admin.ownership_changed')`).Scan(&instances, &vpcs, &events)
+	if instances == 0 || vpcs == 0 || events != instances+vpcs {
+		t.Errorf("demo ownership: %d instances, %d VPCs, %d events", instances, vpcs, events)
 	}
 }
 

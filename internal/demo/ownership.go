@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -12,15 +11,18 @@ import (
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/jdcloud/jdcloudsim"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/restore"
 )
 
 // SeedOwnership gives the demo teams the simulator's instances and VPCs that
-// the simulator's seed assigns them (jdcloudsim.SeedOwnership), reading names
-// and engines from the simulator through cloud. A team that owns anything
-// already is left alone, so an admin's changes survive restarts. Each grant
-// is an admin.ownership_changed event by the system.
+// the simulator's seed assigns them (jdcloudsim.SeedOwnership), through the
+// same restore.Ownership the admin pages use, so each grant is checked
+// against the simulator and recorded as an admin.ownership_changed event by
+// the system. A team that owns anything already is left alone, so an
+// admin's changes survive restarts.
 func SeedOwnership(ctx context.Context, pool *pgxpool.Pool, cloud *jdcloud.Client) error {
 	db := postgres.New(pool)
+	own := restore.NewOwnership(pool, cloud)
 	skip := map[int64]bool{}
 	for _, o := range jdcloudsim.SeedOwnership() {
 		team, err := db.TeamByName(ctx, o.Team)
@@ -41,39 +43,15 @@ func SeedOwnership(ctx context.Context, pool *pgxpool.Pool, cloud *jdcloud.Clien
 			continue
 		}
 		for _, id := range o.InstanceIDs {
-			in, err := cloud.DescribeInstanceAttributes(ctx, o.Region, id)
-			if err != nil {
-				return fmt.Errorf("demo ownership: describe %s: %w", id, err)
-			}
-			err = grant(ctx, db, team.ID, "instance", func(tx *postgres.DB) (bool, error) {
-				return tx.AddTeamInstance(ctx, postgres.TeamInstance{TeamID: team.ID, Region: o.Region, InstanceID: id,
-					InstanceName: in.InstanceName, Engine: in.Engine})
-			}, map[string]any{"region": o.Region, "instance_id": id, "instance_name": in.InstanceName})
-			if err != nil {
-				return err
+			if err := own.AddInstance(ctx, audit.System, team, o.Region, id); err != nil && !errors.Is(err, restore.ErrNoChange) {
+				return fmt.Errorf("demo ownership of %s: %w", id, err)
 			}
 		}
 		for _, id := range o.VpcIDs {
-			err := grant(ctx, db, team.ID, "vpc", func(tx *postgres.DB) (bool, error) {
-				return tx.AddTeamVPC(ctx, postgres.TeamVPC{TeamID: team.ID, Region: o.Region, VpcID: id})
-			}, map[string]any{"region": o.Region, "vpc_id": id})
-			if err != nil {
-				return err
+			if err := own.AddVPC(ctx, audit.System, team, o.Region, id); err != nil && !errors.Is(err, restore.ErrNoChange) {
+				return fmt.Errorf("demo ownership of %s: %w", id, err)
 			}
 		}
 	}
 	return nil
-}
-
-func grant(ctx context.Context, db *postgres.DB, team int64, kind string, add func(*postgres.DB) (bool, error), details map[string]any) error {
-	return db.Tx(ctx, func(tx *postgres.DB) error {
-		added, err := add(tx)
-		if err != nil || !added {
-			return err
-		}
-		details["change"], details["kind"], details["via"] = "added", kind, "demo seed"
-		_, err = audit.Record(ctx, tx.Conn(), audit.Event{Actor: audit.System, Action: audit.AdminOwnershipChanged,
-			TargetType: audit.TargetTeam, TargetID: strconv.FormatInt(team, 10), TeamID: team, Details: details})
-		return err
-	})
 }
