@@ -53,8 +53,8 @@ import (
 //	admin.team_created         admin/system team <id>     team  name
 //	admin.membership_changed   admin/system team <id>     team  team (name), user_id, username, from, to ("none",
 //	                                                              "member" or "lead")
-//	admin.ownership_changed    admin/system team <id>     team  what the team now owns or no longer owns (instances by
-//	                                                              region, VPCs)
+//	admin.ownership_changed    admin/system team <id>     team  team (name), change ("added" or "removed"), kind
+//	                                                              ("instance" or "vpc"), region, id, name
 //	audit.exported             auditor/     audit ""      —     format ("csv" or "jsonl"), filters (the non-empty filters
 //	                           admin                              as typed: from, to, actor, team, action, target_type,
 //	                                                              target_id); recorded before the export, which ends
