@@ -1,0 +1,543 @@
+package e2e_test
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"restoredesk/internal/audit"
+	"restoredesk/internal/e2e"
+	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/jdcloud/jdcloudsim"
+	"restoredesk/internal/postgres"
+	"restoredesk/internal/postgres/postgrestest"
+	"restoredesk/internal/restore"
+)
+
+// These tests run the real `web` binary: the JD Cloud simulator, web servers
+// and workers as separate processes on one database, and prove the workflow's
+// guarantees across processes: one approval however many arrive at once, and
+// at most one create however the call or the worker ends.
+
+// TestProcesses builds the binary once and runs the multi-process scenarios
+// in parallel.
+func TestProcesses(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "web")
+	build := exec.Command("go", "build", "-o", bin, "restoredesk/cmd/web")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	t.Run("concurrent approvals", func(t *testing.T) { t.Parallel(); testConcurrentApprovals(t, bin) })
+	t.Run("dropped create", func(t *testing.T) { t.Parallel(); testDroppedCreate(t, bin) })
+	t.Run("worker killed during create", func(t *testing.T) { t.Parallel(); testWorkerKilled(t, bin) })
+}
+
+// procPassword is the password of the users the tests create with the CLI.
+const procPassword = "process test password 1"
+
+// proc is a running `web` process whose output is kept for failure messages.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	out  *e2e.Buffer
+	done chan struct{}
+}
+
+// startProc starts `bin args…` with env and kills it when the test ends.
+func startProc(t *testing.T, name, bin string, env []string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &e2e.Buffer{}, done: make(chan struct{})}
+	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = env, p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		p.kill()
+		if t.Failed() {
+			t.Logf("output of %s (%s):\n%s", name, strings.Join(args, " "), p.out)
+		}
+	})
+	return p
+}
+
+// kill ends the process at once (SIGKILL: no shutdown code runs) and waits.
+func (p *proc) kill() {
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// runCLI runs a one-shot `web` command and fails the test if it fails.
+func runCLI(t *testing.T, bin string, env []string, stdin string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("web %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// freeAddr returns a loopback address nobody listens on right now.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// waitFor polls cond until it holds or the deadline passes; what describes
+// the wait for the failure message.
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool, procs ...*proc) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		for _, p := range procs {
+			select {
+			case <-p.done:
+				t.Fatalf("%s exited while waiting for %s", p.name, what)
+			default:
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up after %s waiting for %s", d, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func httpOK(u string) bool {
+	resp, err := http.Get(u)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+// world is one database and one simulator process, with the CLI's users and
+// teams: alice (member) and bob (lead) of payments, which owns the MySQL
+// instance mysql-payorders1 and the VPC vpc-payprod001 in cn-north-1.
+type world struct {
+	t        *testing.T
+	bin      string
+	env      []string // what every app process gets
+	pool     *pgxpool.Pool
+	sim      *proc
+	endpoint string // the simulated JD Cloud API
+	control  string // the simulator's control API
+}
+
+func newWorld(t *testing.T, bin string, fault ...string) *world {
+	t.Helper()
+	dbURL := postgrestest.URL(t)
+	simAddr, controlAddr := freeAddr(t), freeAddr(t)
+	args := []string{"jdcloud-sim", "-addr", simAddr, "-control-addr", controlAddr, "-build-time", "1s"}
+	for _, f := range fault {
+		args = append(args, "-fault", f)
+	}
+	w := &world{t: t, bin: bin, endpoint: "http://" + simAddr, control: "http://" + controlAddr}
+	w.sim = startProc(t, "jdcloud-sim", bin, []string{"PATH=" + os.Getenv("PATH")}, args...)
+	waitFor(t, 10*time.Second, "the simulator", func() bool { return httpOK(w.control + "/stats") }, w.sim)
+	w.env = []string{
+		"PATH=" + os.Getenv("PATH"),
+		"DATABASE_URL=" + dbURL,
+		"JDCLOUD_ENDPOINT=" + w.endpoint,
+		"JDCLOUD_ACCESS_KEY=" + jdcloudsim.DemoAccessKey,
+		"JDCLOUD_SECRET_KEY=" + jdcloudsim.DemoSecretKey,
+		"SESSION_KEYS=" + "process-test-session-key-0123456789abcdef",
+		"JDCLOUD_VISIBILITY_WINDOW=5s",
+		"BUILD_TIMEOUT=1m",
+		"APPROVAL_TTL=1h",
+		"AUDIT_CHECKPOINT_INTERVAL=1h",
+		"LOG_LEVEL=debug",
+	}
+	runCLI(t, bin, w.env, "", "migrate")
+	for _, u := range []string{"alice", "bob"} {
+		runCLI(t, bin, w.env, procPassword+"\n", "user", "add", "-username", u, "-email", u+"@example.com",
+			"-name", strings.ToUpper(u[:1])+u[1:], "-password-stdin")
+	}
+	runCLI(t, bin, w.env, "", "team", "add", "-name", "payments")
+	runCLI(t, bin, w.env, "", "team", "member", "add", "-team", "payments", "-username", "alice")
+	runCLI(t, bin, w.env, "", "team", "member", "add", "-team", "payments", "-username", "bob", "-lead")
+
+	pool, err := pgxpool.New(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	w.pool = pool
+	db := postgres.New(pool)
+	team, err := db.TeamByName(t.Context(), "payments")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddTeamInstance(t.Context(), postgres.TeamInstance{TeamID: team.ID, Region: "cn-north-1",
+		InstanceID: "mysql-payorders1", InstanceName: "payments-orders", Engine: jdcloud.EngineMySQL}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AddTeamVPC(t.Context(), postgres.TeamVPC{TeamID: team.ID, Region: "cn-north-1", VpcID: "vpc-payprod001"}); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+// serve starts a `web serve` process (web server and worker) and waits until
+// it answers; the Server it returns only has its URL, for e2e's clients.
+func (w *world) serve(name string) (*proc, *e2e.Server) {
+	t := w.t
+	t.Helper()
+	addr := freeAddr(t)
+	env := append(w.env[:len(w.env):len(w.env)], "LISTEN_ADDR="+addr, "METRICS_ADDR="+freeAddr(t))
+	p := startProc(t, name, w.bin, env, "serve")
+	srv := &e2e.Server{URL: "http://" + addr}
+	waitFor(t, 15*time.Second, name+" to answer", func() bool { return httpOK(srv.URL + "/readyz") }, p)
+	return p, srv
+}
+
+// worker starts a `web worker` process and waits until it works.
+func (w *world) worker(name string) *proc {
+	t := w.t
+	t.Helper()
+	p := startProc(t, name, w.bin, w.env, "worker")
+	waitFor(t, 15*time.Second, name+" to start", func() bool { return strings.Contains(p.out.String(), "worker started") }, p)
+	return p
+}
+
+// simStats reads the simulator's counters through its control API.
+func (w *world) simStats() jdcloudsim.Stats {
+	w.t.Helper()
+	var st jdcloudsim.Stats
+	w.controlJSON("/stats", &st)
+	return st
+}
+
+// tagged returns the instances carrying request id's tag, visible yet or not.
+func (w *world) tagged(id int64) []jdcloud.Instance {
+	w.t.Helper()
+	dep, err := postgres.New(w.pool).Deployment(w.t.Context())
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	tag := restore.TagKey + "=" + dep.ID + "/" + strconv.FormatInt(id, 10)
+	var out []jdcloud.Instance
+	w.controlJSON("/instances/cn-north-1?tag="+url.QueryEscape(tag), &out)
+	return out
+}
+
+func (w *world) controlJSON(path string, v any) {
+	w.t.Helper()
+	resp, err := http.Get(w.control + path)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(resp.Body)
+		w.t.Fatalf("control %s: %d %s", path, resp.StatusCode, b)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		w.t.Fatalf("control %s: %v", path, err)
+	}
+}
+
+// requestRow is what the tests look at in a request's row.
+type requestRow struct {
+	Status       string
+	InstanceID   string
+	CreateSentAt *time.Time
+	Attempts     int
+}
+
+// request reads request id's row.
+func (w *world) request(id int64) requestRow {
+	w.t.Helper()
+	var r requestRow
+	err := w.pool.QueryRow(w.t.Context(), `SELECT status, coalesce(instance_id, ''), create_sent_at, create_attempts
+		FROM restore_requests WHERE id = $1`, id).Scan(&r.Status, &r.InstanceID, &r.CreateSentAt, &r.Attempts)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return r
+}
+
+// events counts request id's audit events with action.
+func (w *world) events(id int64, action string) int {
+	w.t.Helper()
+	var n int
+	err := w.pool.QueryRow(w.t.Context(), `SELECT count(*) FROM audit_events WHERE target_type = 'request' AND target_id = $1 AND action = $2`,
+		strconv.FormatInt(id, 10), action).Scan(&n)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return n
+}
+
+// waitFinal waits until request id reaches a final status and returns it.
+func (w *world) waitFinal(id int64, procs ...*proc) requestRow {
+	w.t.Helper()
+	var r requestRow
+	waitFor(w.t, 30*time.Second, fmt.Sprintf("request %d to finish", id), func() bool {
+		r = w.request(id)
+		return restore.Status(r.Status).Terminal()
+	}, procs...)
+	return r
+}
+
+// submitThroughForm fills the request form as a browser without JavaScript
+// does (choose the source, "Update choices", take the newest backup, update
+// again), then submits it, and returns the new request's id.
+func submitThroughForm(t *testing.T, c *e2e.Client) int64 {
+	t.Helper()
+	form := func(q url.Values) url.Values {
+		resp, body := c.Get(t, "/requests/new?"+q.Encode())
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("request form: %d\n%s", resp.StatusCode, body)
+		}
+		d, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := url.Values{}
+		d.Find("#request-form input[name], #request-form textarea[name]").Each(func(_ int, s *goquery.Selection) {
+			name := s.AttrOr("name", "")
+			switch {
+			case s.Is("textarea"):
+				v.Set(name, s.Text())
+			case s.AttrOr("type", "") == "checkbox":
+				if _, ok := s.Attr("checked"); ok {
+					v.Set(name, s.AttrOr("value", "on"))
+				}
+			default:
+				v.Set(name, s.AttrOr("value", ""))
+			}
+		})
+		d.Find("#request-form select[name]").Each(func(_ int, s *goquery.Selection) {
+			opt := s.Find("option[selected]")
+			if opt.Length() == 0 {
+				opt = s.Find("option").First()
+			}
+			v.Set(s.AttrOr("name", ""), opt.AttrOr("value", ""))
+		})
+		return v
+	}
+	v := form(url.Values{"source": {"mysql-payorders1"}})
+	var newest string
+	resp, body := c.Get(t, "/requests/new?"+v.Encode())
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("request form: %d", resp.StatusCode)
+	}
+	d, _ := goquery.NewDocumentFromReader(strings.NewReader(body))
+	newest = d.Find("#backup option[value!='']").First().AttrOr("value", "")
+	if newest == "" {
+		t.Fatalf("the form offers no backup of mysql-payorders1:\n%s", body)
+	}
+	v.Set("backup", newest)
+	v = form(v)
+	v.Set("reason", "process test: restore last night's orders")
+	resp, body = c.PostForm(t, "/requests", v)
+	id, err := strconv.ParseInt(strings.TrimPrefix(resp.Header.Get("Location"), "/requests/"), 10, 64)
+	if resp.StatusCode != http.StatusSeeOther || err != nil {
+		t.Fatalf("submit: %d %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	return id
+}
+
+// wantOneInstance asserts the simulator performed exactly one create, the one
+// instance carrying request id's tag, and that the request is ready with it.
+func (w *world) wantOneInstance(id int64, r requestRow) {
+	w.t.Helper()
+	if r.Status != string(restore.Ready) {
+		w.t.Errorf("request %d is %s, want ready", id, r.Status)
+	}
+	if st := w.simStats(); st.Creates != 1 {
+		w.t.Errorf("the simulator created %d instances, want 1 (stats %+v)", st.Creates, st)
+	}
+	tagged := w.tagged(id)
+	if len(tagged) != 1 {
+		w.t.Fatalf("%d instances carry request %d's tag, want 1: %+v", len(tagged), id, tagged)
+	}
+	if tagged[0].InstanceID != r.InstanceID {
+		w.t.Errorf("request %d records instance %q, the tagged one is %q", id, r.InstanceID, tagged[0].InstanceID)
+	}
+}
+
+// testConcurrentApprovals: 20 approve POSTs arrive at once, split between two
+// `web serve` processes on one database, with bob signed in on each. Exactly
+// one approval is recorded, and exactly one instance is created.
+func testConcurrentApprovals(t *testing.T, bin string) {
+	w := newWorld(t, bin)
+	pa, a := w.serve("web serve A")
+	pb, b := w.serve("web serve B")
+	id := submitThroughForm(t, a.SignIn(t, "alice", procPassword))
+	bobs := []*e2e.Client{a.SignIn(t, "bob", procPassword), b.SignIn(t, "bob", procPassword)}
+	bases := []string{a.URL, b.URL}
+
+	const n = 20
+	statuses := make([]int, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		k := i % 2
+		jar := bobs[k].Cookies()
+		wg.Go(func() {
+			req, _ := http.NewRequest(http.MethodPost, fmt.Sprintf("%s/requests/%d/approve", bases[k], id), nil)
+			req.Header.Set("Origin", bases[k])
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			for _, c := range jar {
+				req.AddCookie(c)
+			}
+			<-start
+			resp, err := http.DefaultTransport.RoundTrip(req)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			resp.Body.Close()
+			statuses[i] = resp.StatusCode
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		// Every click lands back on the request: one says approved, the
+		// others that it no longer waits for a decision.
+		if errs[i] != nil || statuses[i] != http.StatusSeeOther {
+			t.Errorf("approve %d (server %c): status %d, error %v", i, 'A'+i%2, statuses[i], errs[i])
+		}
+	}
+	if got := w.events(id, audit.RequestApproved); got != 1 {
+		t.Errorf("%d request.approved events, want exactly 1", got)
+	}
+	r := w.waitFinal(id, pa, pb)
+	w.wantOneInstance(id, r)
+	if got := w.events(id, audit.RequestInstanceCreated); got != 1 {
+		t.Errorf("%d request.instance_created events, want 1", got)
+	}
+}
+
+// testDroppedCreate: JD Cloud performs the create and drops the connection
+// before answering, and the new instance stays invisible for 2 s, within the
+// 5 s visibility window. The worker must not create again: it finds the
+// tagged instance and adopts it.
+func testDroppedCreate(t *testing.T, bin string) {
+	w := newWorld(t, bin, "createInstanceFromBackup:drop-next=1,visibility-delay=2s")
+	p, srv := w.serve("web serve")
+	id := submitThroughForm(t, srv.SignIn(t, "alice", procPassword))
+	resp, _ := srv.SignIn(t, "bob", procPassword).PostForm(t, fmt.Sprintf("/requests/%d/approve", id), nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d", resp.StatusCode)
+	}
+	r := w.waitFinal(id, p)
+	w.wantOneInstance(id, r)
+	if st := w.simStats(); st.Injected["drop"] != 1 {
+		t.Errorf("the simulator dropped %d answers, want 1 (the fault did not bite)", st.Injected["drop"])
+	}
+	if adopted, created := w.events(id, audit.RequestInstanceAdopted), w.events(id, audit.RequestInstanceCreated); adopted != 1 || created != 0 {
+		t.Errorf("%d request.instance_adopted and %d request.instance_created events, want 1 and 0", adopted, created)
+	}
+	if r.Attempts != 1 {
+		t.Errorf("%d create attempts recorded, want 1", r.Attempts)
+	}
+}
+
+// testWorkerKilled: a `web worker` is killed with SIGKILL after JD Cloud has
+// performed its create but before the worker has recorded the answer. The
+// simulator performs a create first and then holds the answer back for 4 s
+// (its latency fault), so the kill lands in exactly that window: the
+// request's create_sent_at is committed (it is written before every create),
+// the simulator counts the create, and no instance id is recorded. A new
+// worker must recognise the instance by its tag and adopt it, never create a
+// second one.
+func testWorkerKilled(t *testing.T, bin string) {
+	w := newWorld(t, bin, "createInstanceFromBackup:latency=4s")
+	first := w.worker("web worker 1")
+	id := submitAndApprove(t, w)
+
+	waitFor(t, 20*time.Second, "the simulator to perform the create", func() bool { return w.simStats().Creates == 1 }, first)
+	first.kill()
+	r := w.request(id)
+	if r.Status != string(restore.Provisioning) || r.CreateSentAt == nil || r.InstanceID != "" {
+		t.Fatalf("the kill missed the window: request is %s, create sent at %v, instance %q; "+
+			"want provisioning, sent, no instance", r.Status, r.CreateSentAt, r.InstanceID)
+	}
+
+	second := w.worker("web worker 2")
+	r = w.waitFinal(id, second)
+	w.wantOneInstance(id, r)
+	if adopted, created := w.events(id, audit.RequestInstanceAdopted), w.events(id, audit.RequestInstanceCreated); adopted != 1 || created != 0 {
+		t.Errorf("%d request.instance_adopted and %d request.instance_created events, want 1 and 0", adopted, created)
+	}
+	if r.Attempts != 1 {
+		t.Errorf("%d create attempts recorded, want 1", r.Attempts)
+	}
+}
+
+// submitAndApprove files alice's request for mysql-payorders1 and has bob
+// approve it, in this process against the shared database (no web server
+// runs, so only the worker processes may execute it).
+func submitAndApprove(t *testing.T, w *world) int64 {
+	t.Helper()
+	ctx := t.Context()
+	db := postgres.New(w.pool)
+	load := func(name string) audit.Actor {
+		u, err := db.UserByUsername(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return audit.Actor{UserID: u.ID, Name: name}
+	}
+	alice, bob := load("alice"), load("bob")
+	u, err := postgres.LoadUser(ctx, w.pool, alice.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep, err := jdcloud.ParseEndpoint(w.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planner := restore.NewPlanner(db, jdcloud.New(jdcloudsim.DemoAccessKey, jdcloudsim.DemoSecretKey, jdcloud.WithEndpoint(ep)), nil)
+	d := restore.Draft{Key: rand.Text(), Team: strconv.FormatInt(u.Teams[0].TeamID, 10), Region: "cn-north-1",
+		Source: "mysql-payorders1", Reason: "process test: restore last night's orders"}
+	ch, err := planner.Choices(ctx, u, &d)
+	if err != nil || len(ch.Backups) == 0 {
+		t.Fatalf("choices: %v (%s)", err, ch.LookupErr)
+	}
+	d.Backup = ch.Backups[0].BackupID
+	if ch, err = planner.Choices(ctx, u, &d); err != nil {
+		t.Fatal(err)
+	}
+	n, problems := planner.Validate(u, d, ch)
+	if problems != nil {
+		t.Fatalf("the request is refused: %v", problems)
+	}
+	life := restore.NewLifecycle(w.pool, postgres.LoadUser, time.Hour)
+	id, _, err := life.Submit(ctx, alice, n, d.VPC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := life.Approve(ctx, bob, id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
