@@ -347,6 +347,7 @@ func (st *step) provision(ctx context.Context) error {
 	if err != nil || !ok {
 		return err
 	}
+	st.r.CreateAttempts = attempt
 	req, err := w.createRequest(r)
 	if err != nil {
 		return st.fail(ctx, Provisioning, "The stored parameters are unusable: "+err.Error(), nil)
