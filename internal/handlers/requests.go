@@ -112,6 +112,9 @@ func (h *Handler) createRequest(c echo.Context) error {
 			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", id))
 		case errors.Is(err, restore.ErrNoApprover), errors.Is(err, restore.ErrForbidden):
 			problems = map[string]string{"team": upper(err.Error()) + "."}
+		case errors.Is(err, restore.ErrKeyInUse):
+			d.Key = rand.Text() // a fresh form: the next submission stands on its own
+			problems = map[string]string{"reason": upper(err.Error()) + "."}
 		case errors.Is(err, restore.ErrNotOwned):
 			problems = map[string]string{"source": "The team no longer owns this instance or may no longer use this VPC."}
 		default:
@@ -158,7 +161,7 @@ func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]st
 		ShowStorage:    ch.Applies(jdcloud.FieldStorageType) || refused("storage_type", "encrypted"),
 		ShowPort:       ch.Applies(jdcloud.FieldPort) || refused("port"),
 		ShowArch:       ch.Applies(jdcloud.FieldInstanceType) || refused("arch"),
-		OnlyLead:       ch.OnlyLead,
+		NoApprover:     ch.NoApprover,
 		LookupErr:      ch.LookupErr,
 	}
 	for _, m := range ch.Teams {

@@ -64,7 +64,10 @@ type Choices struct {
 	VPCs      []postgres.TeamVPC
 	Subnets   []jdcloud.Subnet
 	Subnet    *jdcloud.Subnet
-	OnlyLead  bool   // the requester is the team's only lead: nobody could decide
+	OnlyLead  bool   // nobody but the requester leads the team: nobody could decide
+	// NoApprover says why nobody could decide, in the requester's terms;
+	// "" when someone could.
+	NoApprover string
 	LookupErr string // a JD Cloud look-up failed; in plain words
 }
 
@@ -110,6 +113,12 @@ func (p *Planner) Choices(ctx context.Context, u *policy.User, d *Draft) (Choice
 		return c, err
 	}
 	c.OnlyLead = others == 0
+	switch {
+	case c.OnlyLead && u.LeadOf(team):
+		c.NoApprover = "You are this team's only lead, so nobody could approve your request. Ask an admin to add another lead."
+	case c.OnlyLead:
+		c.NoApprover = "This team has no lead, so nobody could approve your request. Ask an admin to make someone its lead."
+	}
 	owned, err := p.db.TeamInstances(ctx, team)
 	if err != nil {
 		return c, err
@@ -276,10 +285,8 @@ func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (postgres.NewRequ
 		put("team", "Choose a team.")
 	case c.TeamID == 0 || !policy.CanCreateRequest(u, c.TeamID):
 		put("team", "Choose one of your teams.")
-	case c.OnlyLead && u.LeadOf(c.TeamID):
-		put("team", "You are this team's only lead, so nobody could approve your request. Ask an admin to add another lead.")
 	case c.OnlyLead:
-		put("team", "This team has no lead, so nobody could approve your request. Ask an admin to make someone its lead.")
+		put("team", c.NoApprover)
 	}
 	if !slices.ContainsFunc(c.Regions, func(r jdcloud.Region) bool { return r.ID == d.Region }) {
 		put("region", "Choose a region where the team owns instances.")

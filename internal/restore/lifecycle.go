@@ -26,6 +26,9 @@ var (
 	ErrCommentRequired = errors.New("a comment is required to reject a request")
 	// ErrNoApprover: nobody but the requester leads the team, so nobody could decide.
 	ErrNoApprover = errors.New("nobody but you leads this team, so nobody could approve the request; ask an admin to add another lead")
+	// ErrKeyInUse: the form's submission key belongs to another user's
+	// request (a copied or forged form); the form must be sent afresh.
+	ErrKeyInUse = errors.New("this form was already used; check the values and submit it again")
 	// ErrNotOwned: the source instance or VPC does not belong to the team.
 	ErrNotOwned = errors.New("the team does not own this source instance or may not use this VPC")
 )
@@ -73,6 +76,9 @@ func (l *Lifecycle) Submit(ctx context.Context, actor audit.Actor, n postgres.Ne
 	n.ExpiresAt = time.Now().Add(l.ttl)
 	err = postgres.New(l.pool).Tx(ctx, func(tx *postgres.DB) error {
 		if prev, err := tx.RequestBySubmission(ctx, n.SubmissionKey); err == nil {
+			if prev.RequesterID != actor.UserID {
+				return ErrKeyInUse // someone else's form: reveal nothing of it
+			}
 			id = prev.ID
 			return nil
 		}

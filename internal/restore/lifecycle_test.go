@@ -138,6 +138,11 @@ func TestDoubleSubmitCreatesOneRequest(t *testing.T) {
 	if total != 1 || count(f.events(t, ids[0]), audit.RequestCreated) != 1 {
 		t.Errorf("%d requests, events %v", total, f.events(t, ids[0]))
 	}
+	// Someone else sending the same form (a copied key) learns nothing of
+	// alice's request and is told to send it afresh.
+	if id, _, err := f.life.Submit(t.Context(), f.actor("grace"), n, d.VPC); !errors.Is(err, restore.ErrKeyInUse) || id != 0 {
+		t.Errorf("another user's submission with alice's key: id %d, %v", id, err)
+	}
 }
 
 // TestConcurrentApprovalsYieldOne: two leads and a double click at once.

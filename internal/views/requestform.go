@@ -30,7 +30,7 @@ type RequestForm struct {
 	ShowStorage    bool // storage type and encryption (MySQL)
 	ShowPort       bool
 	ShowArch       bool
-	OnlyLead       bool
+	NoApprover     string // why nobody could decide this team's requests, "" when someone could
 	LookupErr      string
 	FromRequest    int64 // "Request again" source, 0 for a new form
 }
