@@ -49,26 +49,26 @@ const MaxReasonLength = 2000
 // Choices are what the form offers for a draft: only the team's own
 // instances and VPCs, the source's restorable backups, the engine's classes.
 type Choices struct {
-	Teams     []policy.Membership
-	TeamID    int64
-	Regions   []jdcloud.Region // regions where the team owns instances
-	Sources   []postgres.TeamInstance
-	Source    *jdcloud.Instance // live attributes of the chosen source
-	Engine    string
-	Backups   []jdcloud.Backup // restorable backups of the source, newest first
-	Backup    *jdcloud.Backup
-	Classes   []jdcloud.InstanceClass
-	Class     *jdcloud.InstanceClass
-	AZs       []string
-	AZCount   int
-	VPCs      []postgres.TeamVPC
-	Subnets   []jdcloud.Subnet
-	Subnet    *jdcloud.Subnet
-	OnlyLead  bool   // nobody but the requester leads the team: nobody could decide
+	Teams    []policy.Membership
+	TeamID   int64
+	Regions  []jdcloud.Region // regions where the team owns instances
+	Sources  []postgres.TeamInstance
+	Source   *jdcloud.Instance // live attributes of the chosen source
+	Engine   string
+	Backups  []jdcloud.Backup // restorable backups of the source, newest first
+	Backup   *jdcloud.Backup
+	Classes  []jdcloud.InstanceClass
+	Class    *jdcloud.InstanceClass
+	AZs      []string
+	AZCount  int
+	VPCs     []postgres.TeamVPC
+	Subnets  []jdcloud.Subnet
+	Subnet   *jdcloud.Subnet
+	OnlyLead bool // nobody but the requester leads the team: nobody could decide
 	// NoApprover says why nobody could decide, in the requester's terms;
 	// "" when someone could.
 	NoApprover string
-	LookupErr string // a JD Cloud look-up failed; in plain words
+	LookupErr  string // a JD Cloud look-up failed; in plain words
 }
 
 // Applies reports whether an engine-specific API field is offered for the
