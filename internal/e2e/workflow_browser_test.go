@@ -87,7 +87,11 @@ func TestRestoreJourney(t *testing.T) {
 	signOut(t, ctx)
 
 	signIn(t, ctx, s.URL, "bob")
-	do(t, ctx, chromedp.Navigate(url), chromedp.WaitVisible(chromedp.CSS("[data-testid=approve]")),
+	// bob finds it in his approvals queue and opens it from there.
+	reqID := url[strings.LastIndex(url, "/")+1:]
+	row := `[data-testid=approvals-decide] [data-testid=request-row][data-id="` + reqID + `"] a`
+	do(t, ctx, chromedp.Click(chromedp.CSS("[data-testid=nav-approvals]")), chromedp.WaitVisible(chromedp.CSS(row)),
+		chromedp.Click(chromedp.CSS(row)), chromedp.WaitVisible(chromedp.CSS("[data-testid=approve]")),
 		chromedp.Click(chromedp.CSS("[data-testid=approve]")),
 		chromedp.WaitVisible(chromedp.CSS("[data-testid=flash]")),
 		// A marker that a reload would erase.
@@ -112,7 +116,7 @@ func TestRestoreJourney(t *testing.T) {
 	if conn := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=connection]"))); !strings.HasSuffix(conn, ":3306") {
 		t.Errorf("connection details %q", conn)
 	}
-	if id == "" || len(s.Restore.Sim.InstancesByTag("cn-north-1", "restoredesk", s.Restore.DeploymentID+"/"+strings.TrimPrefix(url[strings.LastIndex(url, "/"):], "/"))) != 1 {
+	if id == "" || len(s.Restore.Sim.InstancesByTag("cn-north-1", "restoredesk", s.Restore.DeploymentID+"/"+reqID)) != 1 {
 		t.Errorf("instance %q not the request's tagged instance", id)
 	}
 	timeline := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=timeline]")))
