@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -216,5 +217,47 @@ func TestGrantsFromGroups(t *testing.T) {
 	}
 	if len(g.Teams) != 2 || g.Teams["payments"] || !g.Teams["search"] {
 		t.Errorf("teams = %v, want payments member, search lead", g.Teams)
+	}
+}
+
+// TestParallelGuessesAreThrottled: wrong passwords sent all at once, before
+// any of them has failed, get no more tries than the throttle allows; the
+// right password afterwards still works once the delay has passed.
+func TestParallelGuessesAreThrottled(t *testing.T) {
+	t.Parallel()
+	pool := postgrestest.Pool(t)
+	th := identity.Throttle{AccountFree: 3, AddrFree: 100, Base: 300 * time.Millisecond, Max: 300 * time.Millisecond, Forget: time.Hour}
+	svc := identity.New(pool, identity.Config{Hash: fast, Throttle: th})
+	if _, err := svc.CreateUser(t.Context(), system, identity.NewUser{Username: "alice", Email: "a@example.com", Name: "Alice", Password: "correct horse battery"}); err != nil {
+		t.Fatal(err)
+	}
+	client := identity.Client{Addr: "198.51.100.7"}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	tried, throttled := 0, 0
+	for range 30 {
+		wg.Go(func() {
+			_, err := svc.SignIn(t.Context(), "alice", "guess", client)
+			mu.Lock()
+			defer mu.Unlock()
+			var te *identity.ThrottledError
+			switch {
+			case errors.Is(err, identity.ErrBadCredentials):
+				tried++
+			case errors.As(err, &te):
+				throttled++
+			default:
+				t.Errorf("guess: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	// Three free tries, and the fourth that starts the delay.
+	if tried > th.AccountFree+1 || tried+throttled != 30 {
+		t.Errorf("%d guesses were checked and %d throttled; want at most %d checked", tried, throttled, th.AccountFree+1)
+	}
+	time.Sleep(th.Max + 50*time.Millisecond)
+	if _, err := svc.SignIn(t.Context(), "alice", "correct horse battery", client); err != nil {
+		t.Errorf("after the delay the right password: %v", err)
 	}
 }

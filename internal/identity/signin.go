@@ -72,7 +72,7 @@ func (s *Service) SignIn(ctx context.Context, username, password string, client 
 	typed := username
 	username = normalizeUsername(username)
 	accountKey, addrKey := throttleKeys(username, client.Addr)
-	until, err := s.db.SignInBlockedUntil(ctx, []string{accountKey, addrKey})
+	until, err := s.claimAttempt(ctx, accountKey, addrKey)
 	if err != nil {
 		return Session{}, err
 	}
@@ -104,7 +104,12 @@ func (s *Service) SignIn(ctx context.Context, username, password string, client 
 
 	var sess Session
 	err = s.db.Tx(ctx, func(tx *postgres.DB) error {
+		// The attempt was counted as a failure when it was claimed; it was
+		// not one.
 		if err := tx.ClearSignInFailures(ctx, accountKey); err != nil {
+			return err
+		}
+		if err := tx.UncountSignInFailure(ctx, addrKey); err != nil {
 			return err
 		}
 		details := map[string]any{"method": "password"}
@@ -128,10 +133,45 @@ func (s *Service) SignIn(ctx context.Context, username, password string, client 
 }
 
 func (s *Service) failedErr(ctx context.Context, typed, target, reason string, client Client, accountKey, addrKey string) error {
-	if err := s.failed(ctx, typed, target, reason, client, accountKey, addrKey, true); err != nil {
+	// The attempt was already counted when it was claimed.
+	if err := s.failed(ctx, typed, target, reason, client, accountKey, addrKey, false); err != nil {
 		return err
 	}
 	return ErrBadCredentials
+}
+
+// claimAttempt admits one sign-in attempt under both throttle keys, or
+// returns when the keys are blocked until. An admitted attempt is counted as
+// a failure at once (and forgiven if it succeeds): counting before the
+// password check, under the keys' row locks, means attempts sent in parallel
+// cannot all slip through before any failure is recorded.
+func (s *Service) claimAttempt(ctx context.Context, accountKey, addrKey string) (time.Time, error) {
+	var until time.Time
+	err := s.db.Tx(ctx, func(tx *postgres.DB) error {
+		keys := []string{accountKey, addrKey}
+		var err error
+		// Lock both rows (in one order, so claims never deadlock) and look.
+		if until, err = tx.LockSignInKeys(ctx, keys); err != nil || !until.IsZero() {
+			return err
+		}
+		t := s.cfg.Throttle
+		for _, k := range []struct {
+			key  string
+			free int
+		}{{accountKey, t.AccountFree}, {addrKey, t.AddrFree}} {
+			n, err := tx.RecordSignInFailure(ctx, k.key, t.Forget)
+			if err != nil {
+				return err
+			}
+			if d := t.Delay(n, k.free); d > 0 {
+				if err := tx.BlockSignIn(ctx, k.key, d); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return until, err
 }
 
 // failed records a failed sign-in: the audit event and, when the password was

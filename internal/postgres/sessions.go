@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -104,19 +105,40 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context, idle time.Duration) erro
 	return nil
 }
 
-// SignInBlockedUntil returns the latest time until which any of keys is
-// blocked, or the zero time when none is blocked now.
-func (d *DB) SignInBlockedUntil(ctx context.Context, keys []string) (time.Time, error) {
+// LockSignInKeys locks the throttle rows of keys (creating them), in key
+// order, until the transaction ends, and returns the latest time they are
+// blocked until, or zero when none is blocked now.
+func (d *DB) LockSignInKeys(ctx context.Context, keys []string) (time.Time, error) {
+	sorted := slices.Sorted(slices.Values(keys))
+	if _, err := d.db.Exec(ctx, `
+		INSERT INTO sign_in_failures (key, failures, last_failed_at, blocked_until)
+		SELECT k, 1, now() - interval '100 years', now() - interval '1 second' FROM unnest($1::text[]) AS k
+		ON CONFLICT (key) DO NOTHING`, sorted); err != nil {
+		return time.Time{}, fmt.Errorf("create sign-in throttle rows: %w", err)
+	}
 	var until *time.Time
 	err := d.db.QueryRow(ctx, `
-		SELECT max(blocked_until) FROM sign_in_failures WHERE key = ANY($1) AND blocked_until > now()`, keys).Scan(&until)
+		WITH locked AS (SELECT key, blocked_until FROM sign_in_failures WHERE key = ANY($1) ORDER BY key FOR UPDATE)
+		SELECT max(blocked_until) FROM locked WHERE blocked_until > now()`, sorted).Scan(&until)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read sign-in failures: %w", err)
+		return time.Time{}, fmt.Errorf("lock sign-in throttle rows: %w", err)
 	}
 	if until == nil {
 		return time.Time{}, nil
 	}
 	return *until, nil
+}
+
+// UncountSignInFailure takes back one failure counted under key.
+func (d *DB) UncountSignInFailure(ctx context.Context, key string) error {
+	// A count of one goes with its row (failures must stay positive).
+	if _, err := d.db.Exec(ctx, `DELETE FROM sign_in_failures WHERE key = $1 AND failures <= 1`, key); err != nil {
+		return fmt.Errorf("uncount sign-in failure: %w", err)
+	}
+	if _, err := d.db.Exec(ctx, `UPDATE sign_in_failures SET failures = failures - 1 WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("uncount sign-in failure: %w", err)
+	}
+	return nil
 }
 
 // RecordSignInFailure counts one more failure under key and returns the new
