@@ -77,7 +77,7 @@ func (s *Service) SignIn(ctx context.Context, username, password string, client 
 		return Session{}, err
 	}
 	if !until.IsZero() {
-		if err := s.failed(ctx, typed, "", "throttled", client, accountKey, addrKey, false); err != nil {
+		if err := s.failed(ctx, typed, "", "throttled", client); err != nil {
 			return Session{}, err
 		}
 		return Session{}, &ThrottledError{Until: until}
@@ -87,7 +87,7 @@ func (s *Service) SignIn(ctx context.Context, username, password string, client 
 	switch {
 	case errors.Is(err, postgres.ErrNotFound):
 		s.hasher.VerifyDummy(password)
-		return Session{}, s.failedErr(ctx, typed, "", "unknown_user", client, accountKey, addrKey)
+		return Session{}, s.failedErr(ctx, typed, "", "unknown_user", client)
 	case err != nil:
 		return Session{}, err
 	}
@@ -95,11 +95,11 @@ func (s *Service) SignIn(ctx context.Context, username, password string, client 
 	target := strconv.FormatInt(u.ID, 10)
 	switch {
 	case !ok && u.PasswordHash == "":
-		return Session{}, s.failedErr(ctx, typed, target, "single_sign_on_account", client, accountKey, addrKey)
+		return Session{}, s.failedErr(ctx, typed, target, "single_sign_on_account", client)
 	case !ok:
-		return Session{}, s.failedErr(ctx, typed, target, "wrong_password", client, accountKey, addrKey)
+		return Session{}, s.failedErr(ctx, typed, target, "wrong_password", client)
 	case u.Disabled:
-		return Session{}, s.failedErr(ctx, typed, target, "disabled", client, accountKey, addrKey)
+		return Session{}, s.failedErr(ctx, typed, target, "disabled", client)
 	}
 
 	var sess Session
@@ -132,9 +132,8 @@ func (s *Service) SignIn(ctx context.Context, username, password string, client 
 	return sess, err
 }
 
-func (s *Service) failedErr(ctx context.Context, typed, target, reason string, client Client, accountKey, addrKey string) error {
-	// The attempt was already counted when it was claimed.
-	if err := s.failed(ctx, typed, target, reason, client, accountKey, addrKey, false); err != nil {
+func (s *Service) failedErr(ctx context.Context, typed, target, reason string, client Client) error {
+	if err := s.failed(ctx, typed, target, reason, client); err != nil {
 		return err
 	}
 	return ErrBadCredentials
@@ -174,29 +173,12 @@ func (s *Service) claimAttempt(ctx context.Context, accountKey, addrKey string) 
 	return until, err
 }
 
-// failed records a failed sign-in: the audit event and, when the password was
-// actually tried (count), one more failure under both throttle keys. Attempts
-// refused by the throttle are not counted again, so a blocked address cannot
-// push its own block further out by hammering.
-func (s *Service) failed(ctx context.Context, typed, target, reason string, client Client, accountKey, addrKey string, count bool) error {
+// failed records a failed sign-in as an auth.sign_in_failed event. The
+// throttle counted the attempt when claimAttempt admitted it; attempts the
+// throttle refused are not counted, so a blocked address cannot push its own
+// block further out by hammering.
+func (s *Service) failed(ctx context.Context, typed, target, reason string, client Client) error {
 	return s.db.Tx(ctx, func(tx *postgres.DB) error {
-		if count {
-			t := s.cfg.Throttle
-			for _, k := range []struct {
-				key  string
-				free int
-			}{{accountKey, t.AccountFree}, {addrKey, t.AddrFree}} {
-				n, err := tx.RecordSignInFailure(ctx, k.key, t.Forget)
-				if err != nil {
-					return err
-				}
-				if d := t.Delay(n, k.free); d > 0 {
-					if err := tx.BlockSignIn(ctx, k.key, d); err != nil {
-						return err
-					}
-				}
-			}
-		}
 		if len(typed) > 200 {
 			typed = typed[:200]
 		}
