@@ -237,7 +237,15 @@ func columns(scope policy.AuditScope) string {
 	if !scope.HidePersonal {
 		return rowColumns
 	}
-	return strings.Replace(rowColumns, "client_addr, user_agent", "''::text AS client_addr, ''::text AS user_agent", 1)
+	hidden := "''::text AS client_addr, ''::text AS user_agent"
+	if scope.Self > 0 {
+		// The viewer's own events keep their addresses: only other
+		// people's are theirs to keep (SPEC §1).
+		self := strconv.FormatInt(scope.Self, 10)
+		hidden = "CASE WHEN actor_id = " + self + " THEN client_addr ELSE '' END AS client_addr, " +
+			"CASE WHEN actor_id = " + self + " THEN user_agent ELSE '' END AS user_agent"
+	}
+	return strings.Replace(rowColumns, "client_addr, user_agent", hidden, 1)
 }
 
 // page is the SQL for one page of limit events. With several teams each gets

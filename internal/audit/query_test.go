@@ -99,8 +99,14 @@ func TestQueryVisibility(t *testing.T) {
 				t.Errorf("sees events %v, want %v", seqs(got), tc.want)
 			}
 			for _, r := range got {
-				if hasPersonal := r.ClientAddr != "" || r.UserAgent != ""; hasPersonal && !tc.personal {
+				own := tc.user != nil && r.ActorID != nil && *r.ActorID == tc.user.ID
+				if hasPersonal := r.ClientAddr != "" || r.UserAgent != ""; hasPersonal && !tc.personal && !own {
 					t.Errorf("event %d shows address %q and user agent %q", r.Seq, r.ClientAddr, r.UserAgent)
+				}
+				// Without the right to see others' addresses, one still
+				// sees one's own (SPEC §1: "without other people's").
+				if own && !tc.personal && r.ClientAddr == "" {
+					t.Errorf("event %d: the viewer's own address is hidden from them", r.Seq)
 				}
 				if tc.personal && r.ActorID != nil && r.ClientAddr == "" {
 					t.Errorf("event %d: address hidden from a viewer who may see it", r.Seq)
@@ -148,8 +154,12 @@ func TestTimeline(t *testing.T) {
 				t.Errorf("timeline %v, want %v", got, tc.want)
 			}
 			for _, r := range rows {
-				if scope.HidePersonal && (r.ClientAddr != "" || r.UserAgent != "") {
+				own := r.ActorID != nil && *r.ActorID == scope.Self
+				if scope.HidePersonal && !own && (r.ClientAddr != "" || r.UserAgent != "") {
 					t.Errorf("event %d shows address and user agent to %s", r.Seq, tc.name)
+				}
+				if scope.HidePersonal && own && r.ClientAddr == "" {
+					t.Errorf("event %d: %s's own address is hidden from them", r.Seq, tc.name)
 				}
 			}
 		})

@@ -67,7 +67,8 @@ func (u *User) LedTeamIDs() []int64 {
 type AuditScope struct {
 	All          bool    // every event (auditors and admins)
 	TeamIDs      []int64 // otherwise: events of these teams' requests only
-	HidePersonal bool    // blank out client addresses and user agents
+	HidePersonal bool    // blank out client addresses and user agents…
+	Self         int64   // …except on the viewer's own events (their user id)
 }
 
 // AuditScopeFor returns what u may see of the audit log: auditors and admins
@@ -83,7 +84,7 @@ func AuditScopeFor(u *User) AuditScope {
 	if led := u.LedTeamIDs(); len(led) > 0 {
 		return AuditScope{TeamIDs: led}
 	}
-	return AuditScope{TeamIDs: u.TeamIDs(), HidePersonal: true}
+	return AuditScope{TeamIDs: u.TeamIDs(), HidePersonal: true, Self: u.ID}
 }
 
 // CanViewAuditLog reports whether u may open the audit log page.

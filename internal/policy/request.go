@@ -39,8 +39,9 @@ func CanRequestAgain(u *User, r Request) bool {
 func active(u *User) bool { return u != nil && !u.Disabled }
 
 // RequestTimelineScope is what u may see of the audit events of a request of
-// team: everything for auditors, admins and the team's leads; without
-// addresses and user agents for its other members; nothing for anyone else.
+// team: everything for auditors, admins and the team's leads; for its other
+// members, everything but other people's addresses and user agents; nothing
+// for anyone else.
 // It is decided per team, so a lead of one team who is a plain member of
 // another sees each request's timeline as that team's role allows.
 func RequestTimelineScope(u *User, team int64) AuditScope {
@@ -52,7 +53,7 @@ func RequestTimelineScope(u *User, team int64) AuditScope {
 	case u.LeadOf(team):
 		return AuditScope{TeamIDs: []int64{team}}
 	case u.MemberOf(team):
-		return AuditScope{TeamIDs: []int64{team}, HidePersonal: true}
+		return AuditScope{TeamIDs: []int64{team}, HidePersonal: true, Self: u.ID}
 	}
 	return AuditScope{TeamIDs: []int64{}, HidePersonal: true}
 }
