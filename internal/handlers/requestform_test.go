@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -478,4 +479,66 @@ func storedSpec(t *testing.T, s *e2e.Server, id int64) jdcloud.RestoredInstanceS
 		t.Fatal(err)
 	}
 	return spec
+}
+
+// TestRequestFormWithoutJavaScript: the dependent choices reload through a
+// plain GET of the form with what was typed so far (the "Update choices"
+// button), keeping every value: picking a source offers its backups, newest
+// first, and the engine-specific fields of its engine.
+func TestRequestFormWithoutJavaScript(t *testing.T) {
+	t.Parallel()
+	w := newFormWorld(t)
+	c := w.s.SignInAs(t, "alice")
+	team := strconv.FormatInt(w.s.Team(t, "payments"), 10)
+	for _, tt := range []struct {
+		source    string
+		engine    string
+		fields    []string // engine-specific fields that must be offered
+		notFields []string
+	}{
+		{"mysql-payorders1", "MySQL", []string{"port", "storage_type", "encrypted", "param_group", "az_standby"}, []string{"arch"}},
+		{"sqlserver-payrecon01", "SQL Server", []string{"arch", "az_standby"}, []string{"port", "storage_type", "param_group"}},
+		{"pg-payledger1", "PostgreSQL", []string{"az_standby"}, []string{"port", "storage_type", "param_group", "arch"}},
+	} {
+		q := url.Values{"key": {"kept-key-0123456789"}, "team": {team}, "region": {"cn-north-1"}, "source": {tt.source},
+			"reason": {"typed before the reload"}, "name": {"restore-测试"}}
+		resp, body := c.Get(t, "/requests/new?"+q.Encode())
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET = %d", resp.StatusCode)
+		}
+		d := doc(t, body)
+		if got := d.Find("[data-testid=engine]").Text(); !strings.HasPrefix(got, tt.engine) {
+			t.Errorf("%s: engine shown %q", tt.source, got)
+		}
+		if n := d.Find("#backup option[value!='']").Length(); n == 0 {
+			t.Errorf("%s: no backups offered", tt.source)
+		}
+		var times []string
+		d.Find("#backup option[value!='']").Each(func(_ int, o *goquery.Selection) { times = append(times, o.Text()[:20]) })
+		if !slices.IsSortedFunc(times, func(a, b string) int { return strings.Compare(b, a) }) {
+			t.Errorf("%s: backups not newest first: %v", tt.source, times)
+		}
+		for _, f := range tt.fields {
+			if d.Find("#"+f).Length() != 1 {
+				t.Errorf("%s: field %s not offered", tt.source, f)
+			}
+		}
+		for _, f := range tt.notFields {
+			if d.Find("#"+f).Length() != 0 {
+				t.Errorf("%s: field %s offered for %s", tt.source, f, tt.engine)
+			}
+		}
+		if v, _ := d.Find("input[name=key]").Attr("value"); v != "kept-key-0123456789" {
+			t.Errorf("submission key not kept: %q", v)
+		}
+		if got := d.Find("#reason").Text(); got != "typed before the reload" {
+			t.Errorf("reason not kept: %q", got)
+		}
+		if v, _ := d.Find("#name").Attr("value"); v != "restore-测试" {
+			t.Errorf("name not kept: %q", v)
+		}
+		if d.Find("[data-testid=refresh]").Length() != 1 {
+			t.Error("no Update choices button")
+		}
+	}
 }
