@@ -79,10 +79,16 @@ func TestSignInStartsANewSession(t *testing.T) {
 	if len(first) != 1 || len(second) != 1 || first[0].Value == second[0].Value {
 		t.Fatalf("cookie not replaced at sign-in: %v then %v", first, second)
 	}
-	var distinct int
-	s.Pool.QueryRow(t.Context(), `SELECT count(DISTINCT id_hash) FROM sessions WHERE user_id = $1`, alice).Scan(&distinct)
-	if distinct != 2 {
-		t.Errorf("sessions of alice = %d, want 2 distinct ids", distinct)
+	// The session it replaced is over: a copy of the first cookie is refused.
+	var live int
+	s.Pool.QueryRow(t.Context(), `SELECT count(*) FROM sessions WHERE user_id = $1`, alice).Scan(&live)
+	if live != 1 {
+		t.Errorf("sessions of alice = %d, want 1 (the replaced one ended)", live)
+	}
+	old := s.NewClient(t)
+	old.SetCookies(first)
+	if resp, _ := old.Get(t, "/account"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("the replaced session's cookie still works: %d", resp.StatusCode)
 	}
 	if n := countEvents(t, s.Pool, "auth.sign_in"); n != 2 {
 		t.Errorf("auth.sign_in events = %d, want 2", n)

@@ -56,6 +56,13 @@ func (h *Handler) signIn(c echo.Context) error {
 	case err != nil:
 		return err
 	}
+	// A session this browser already had ends here: its id leaves the
+	// cookie, and a copy of that cookie elsewhere must not live on.
+	if prev := h.sessionID(c); prev != "" {
+		if err := h.identity.SignOut(c.Request().Context(), prev, clientOf(c)); err != nil {
+			return err
+		}
+	}
 	if err := h.startCookieSession(c, sess.ID); err != nil {
 		return err
 	}
