@@ -28,7 +28,8 @@ type cloudFactory func(observe func(jdcloud.CallInfo)) *jdcloud.Client
 // JDCLOUD_ENDPOINT) with the configured keys, or in demo mode without an
 // endpoint an in-process simulator on a loopback port whose state lives in
 // the database. stop shuts the simulator down.
-func openCloud(ctx context.Context, cfg config, pool *pgxpool.Pool, log *slog.Logger, withSim bool) (cloudFactory, func(), error) {
+// count, when not nil, sees every call of every client.
+func openCloud(ctx context.Context, cfg config, pool *pgxpool.Pool, log *slog.Logger, withSim bool, count func(jdcloud.CallInfo)) (cloudFactory, func(), error) {
 	ak, sk, endpoint := cfg.JDCloudAccessKey, cfg.JDCloudSecretKey, cfg.JDCloudEndpoint
 	stop := func() {}
 	if cfg.Demo && endpoint == "" {
@@ -69,9 +70,18 @@ func openCloud(ctx context.Context, cfg config, pool *pgxpool.Pool, log *slog.Lo
 	httpClient := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	opts = append(opts, jdcloud.WithHTTPClient(httpClient), jdcloud.WithLogger(log))
 	factory := func(observe func(jdcloud.CallInfo)) *jdcloud.Client {
+		all := observe
+		if count != nil {
+			all = func(info jdcloud.CallInfo) {
+				count(info)
+				if observe != nil {
+					observe(info)
+				}
+			}
+		}
 		o := opts
-		if observe != nil {
-			o = append(o[:len(o):len(o)], jdcloud.WithObserver(observe))
+		if all != nil {
+			o = append(o[:len(o):len(o)], jdcloud.WithObserver(all))
 		}
 		return jdcloud.New(ak, sk, o...)
 	}

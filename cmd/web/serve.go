@@ -60,7 +60,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	cloud, stopSim, err := openCloud(ctx, cfg, pool, log, true)
+	metrics := handlers.NewMetrics()
+	work := newWorkflowMetrics(metrics.Registry, pool)
+	cloud, stopSim, err := openCloud(ctx, cfg, pool, log, true, work.observe)
 	if err != nil {
 		return err
 	}
@@ -74,7 +76,6 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	store := sessions.NewCookieStore(cookieKeyPairs(cfg.SessionKeys)...)
 	store.Options = &sessions.Options{Path: "/", MaxAge: 7 * 24 * 3600, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 
-	metrics := handlers.NewMetrics()
 	deps := handlers.Deps{
 		Pool: pool, Log: log, Sessions: store, Metrics: metrics,
 		TrustedProxies: cfg.TrustedProxies, Demo: cfg.Demo, SecureCookies: secure,

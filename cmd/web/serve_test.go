@@ -83,7 +83,10 @@ func TestServeDemo(t *testing.T) {
 	code, body := get("http://" + metrics + "/metrics")
 	if code != http.StatusOK || !strings.Contains(body, "go_goroutines") ||
 		!strings.Contains(body, `restoredesk_http_requests_total{method="GET",route="/signin",status="200"}`) ||
-		!strings.Contains(body, "restoredesk_http_request_duration_seconds_bucket") {
+		!strings.Contains(body, "restoredesk_http_request_duration_seconds_bucket") ||
+		!strings.Contains(body, `restoredesk_requests{status="pending_approval"} 0`) ||
+		// The demo seed asked the simulator about each instance it grants.
+		!strings.Contains(body, `restoredesk_jdcloud_calls_total{operation="describeInstanceAttributes",outcome="ok"}`) {
 		t.Errorf("metrics = %d:\n%s", code, body)
 	}
 	cancel()

@@ -33,7 +33,7 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer pool.Close()
-	cloud, stopSim, err := openCloud(ctx, cfg, pool, log, false)
+	cloud, stopSim, err := openCloud(ctx, cfg, pool, log, false, nil)
 	if err != nil {
 		return err
 	}
