@@ -8,7 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+
+	"restoredesk/internal/postgres"
 )
 
 // JDCloudCallInfo describes one call the worker made to JD Cloud. It has no
@@ -28,10 +29,11 @@ type JDCloudCallInfo struct {
 const maxErrorLen = 2000
 
 // RecordJDCloudCall records a jdcloud.call event for request requestID of team
-// teamID in a transaction of its own, committed at once: call it right after
+// teamID in a transaction of its own on db (a pool, or the worker's
+// connection — not a transaction in progress), committed at once: call it right after
 // the call returns, before acting on the answer, so the call is on record even
 // if the worker dies next. The actor is the system.
-func RecordJDCloudCall(ctx context.Context, pool *pgxpool.Pool, requestID, teamID int64, info JDCloudCallInfo) (Recorded, error) {
+func RecordJDCloudCall(ctx context.Context, db postgres.DBTX, requestID, teamID int64, info JDCloudCallInfo) (Recorded, error) {
 	d := map[string]any{
 		"operation":   info.Operation,
 		"region":      info.Region,
@@ -48,7 +50,7 @@ func RecordJDCloudCall(ctx context.Context, pool *pgxpool.Pool, requestID, teamI
 		d["error"] = truncate(info.Error, maxErrorLen)
 	}
 	var rec Recorded
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
 		var err error
 		rec, err = Record(ctx, tx, Event{
 			Actor: System, Action: JDCloudCall, TargetType: TargetRequest,

@@ -35,17 +35,6 @@ func (d *DB) TeamInstances(ctx context.Context, team int64) ([]TeamInstance, err
 	return pgx.CollectRows(rows, pgx.RowToStructByName[TeamInstance])
 }
 
-// AllTeamInstances returns every owned instance of every team.
-func (d *DB) AllTeamInstances(ctx context.Context) ([]TeamInstance, error) {
-	rows, err := d.db.Query(ctx, `
-		SELECT team_id, region, instance_id, instance_name, engine FROM team_instances
-		ORDER BY region, instance_name, instance_id`)
-	if err != nil {
-		return nil, fmt.Errorf("team instances: %w", err)
-	}
-	return pgx.CollectRows(rows, pgx.RowToStructByName[TeamInstance])
-}
-
 // TeamVPCs returns the VPCs team may restore into, in region order.
 func (d *DB) TeamVPCs(ctx context.Context, team int64) ([]TeamVPC, error) {
 	rows, err := d.db.Query(ctx, `

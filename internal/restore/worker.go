@@ -250,25 +250,14 @@ func (w *Worker) cloud(ctx context.Context, db *postgres.DB, r postgres.Request)
 		if info.Operation == jdcloud.OpDescribeInstanceAttributes && info.Err == nil {
 			return
 		}
-		details := map[string]any{
-			"operation":          info.Operation,
-			"region":             info.Region,
-			"attempt":            info.Attempt,
-			"http_status":        info.HTTPStatus,
-			"jdcloud_request_id": info.RequestID,
-			"duration_ms":        info.Duration.Milliseconds(),
-		}
+		call := audit.JDCloudCallInfo{Operation: info.Operation, Region: info.Region, HTTPStatus: info.HTTPStatus,
+			RequestID: info.RequestID, Duration: info.Duration, Attempt: info.Attempt}
 		if info.Err != nil {
-			details["error_class"] = jdcloud.Classify(info.Err).String()
-			details["error"] = info.Err.Error()
+			call.ErrorClass, call.Error = jdcloud.Classify(info.Err).String(), info.Err.Error()
 		}
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		err := db.Tx(rctx, func(tx *postgres.DB) error {
-			_, err := audit.Record(rctx, tx.Conn(), audit.Event{Actor: audit.System, Action: audit.JDCloudCall,
-				TargetType: audit.TargetRequest, TargetID: strconv.FormatInt(r.ID, 10), TeamID: r.TeamID, Details: details})
-			return err
-		})
+		_, err := audit.RecordJDCloudCall(rctx, db.Conn(), r.ID, r.TeamID, call)
 		if err != nil {
 			w.cfg.Log.ErrorContext(rctx, "record JD Cloud call", "request", r.ID, "err", err)
 		}
