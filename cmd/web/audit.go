@@ -34,11 +34,7 @@ func cmdAudit(ctx context.Context, args []string, getenv func(string) string, st
 	if fs.NArg() > 0 {
 		return fmt.Errorf("audit verify: unexpected argument %q", fs.Arg(0))
 	}
-	cfg, err := parseConfig(getenv, false)
-	if err != nil {
-		return err
-	}
-	pool, err := dial(ctx, cfg)
+	pool, err := connect(ctx, getenv)
 	if err != nil {
 		return err
 	}

@@ -143,6 +143,16 @@ func serveUntilClosed(s *http.Server, ln net.Listener) error {
 	return nil
 }
 
+// connect reads the configuration of a command that only needs the
+// database and connects to it.
+func connect(ctx context.Context, getenv func(string) string) (*pgxpool.Pool, error) {
+	cfg, err := parseConfig(getenv, false)
+	if err != nil {
+		return nil, err
+	}
+	return dial(ctx, cfg)
+}
+
 // dial connects to DATABASE_URL; the error names the variable.
 func dial(ctx context.Context, cfg config) (*pgxpool.Pool, error) {
 	pool, err := postgres.Open(ctx, cfg.DatabaseURL, cfg.DBConnectTimeout)
@@ -195,11 +205,7 @@ func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, 
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := parseConfig(getenv, false)
-	if err != nil {
-		return err
-	}
-	pool, err := dial(ctx, cfg)
+	pool, err := connect(ctx, getenv)
 	if err != nil {
 		return err
 	}

@@ -201,9 +201,9 @@ func (h *Handler) adminOwnershipChange(kind string, add bool) echo.HandlerFunc {
 		default:
 			return err
 		}
-		done := fmt.Sprintf("%s %s added.", upper(noun), id)
+		done := fmt.Sprintf("%s %s added.", views.Capitalize(noun), id)
 		if !add {
-			done = fmt.Sprintf("%s %s removed.", upper(noun), id)
+			done = fmt.Sprintf("%s %s removed.", views.Capitalize(noun), id)
 		}
 		return h.ownershipDone(c, team.ID, in.Region, "success", done)
 	}

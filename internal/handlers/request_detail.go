@@ -97,7 +97,7 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 		case errors.Is(err, restore.ErrForbidden):
 			return echo.NewHTTPError(http.StatusForbidden, forbiddenMessage(action, r, u))
 		case errors.As(err, &se):
-			if e := h.setFlash(c, "error", upper(se.Error())+"."); e != nil {
+			if e := h.setFlash(c, "error", views.Capitalize(se.Error())+"."); e != nil {
 				return e
 			}
 			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))

@@ -111,10 +111,10 @@ func (h *Handler) createRequest(c echo.Context) error {
 			}
 			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", id))
 		case errors.Is(err, restore.ErrNoApprover), errors.Is(err, restore.ErrForbidden):
-			problems = map[string]string{"team": upper(err.Error()) + "."}
+			problems = map[string]string{"team": views.Capitalize(err.Error()) + "."}
 		case errors.Is(err, restore.ErrKeyInUse):
 			d.Key = rand.Text() // a fresh form: the next submission stands on its own
-			problems = map[string]string{"reason": upper(err.Error()) + "."}
+			problems = map[string]string{"reason": views.Capitalize(err.Error()) + "."}
 		case errors.Is(err, restore.ErrNotOwned):
 			problems = map[string]string{"source": "The team no longer owns this instance or may no longer use this VPC."}
 		default:
@@ -227,11 +227,4 @@ func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]st
 // policyRequest is what the policy needs of a stored request.
 func policyRequest(r postgres.Request) policy.Request {
 	return policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: restore.Status(r.Status) == restore.Pending}
-}
-
-func upper(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -82,10 +82,6 @@ func ActionLabel(action string) string {
 	return action
 }
 
-func auditWhen(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") }
-
-func auditISO(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
-
 func auditSeq(n int64) string { return strconv.FormatInt(n, 10) }
 
 func auditTarget(e AuditEvent) string {

@@ -3,6 +3,8 @@ package views
 import (
 	"fmt"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // ShortTime renders a JD Cloud or RFC 3339 time as "2006-01-02 15:04 UTC";
@@ -25,7 +27,17 @@ func When(t time.Time) string {
 }
 
 // ISO renders t for a <time datetime> attribute.
-func ISO(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+func ISO(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// Capitalize returns s with its first letter in upper case, for words that
+// start a sentence or a label.
+func Capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
+}
 
 // Bytes renders a size in binary units: "1.5 GiB".
 func Bytes(n int64) string {

@@ -50,13 +50,6 @@ type ownedKind struct {
 	Columns bool   // engine and status columns (instances)
 }
 
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
 // article is "a" or "an" before a noun as it is said ("an instance", "a VPC").
 func article(noun string) string {
 	if strings.ContainsRune("aeio", rune(noun[0])) {

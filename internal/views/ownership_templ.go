@@ -329,7 +329,7 @@ func ownedSection(o OwnershipProps, k ownedKind) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var17 string
-			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(upperFirst(k.Noun))
+			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(Capitalize(k.Noun))
 			if templ_7745c5c3_Err != nil {
 				return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/views/ownership.templ`, Line: 57, Col: 31}
 			}
@@ -674,7 +674,7 @@ func ownedSection(o OwnershipProps, k ownedKind) templ.Component {
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = Field(k.Field, upperFirst(k.Noun), k.Hint, o.Errors[k.Field]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var32), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Field(k.Field, Capitalize(k.Noun), k.Hint, o.Errors[k.Field]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var32), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
