@@ -37,7 +37,8 @@ func cmdJDCloudSim(ctx context.Context, args []string, getenv func(string) strin
 	faults := map[string]jdcloudsim.Fault{}
 	fs.Func("fault", "per-operation fault `OP:key=value,...` (repeatable), e.g. createInstanceFromBackup:drop-next=1,visibility-delay=30s;\n"+
 		"keys: latency, fail-next, fail-rate, fail-status, fail-after-perform, throttle-next, throttle-rate,\n"+
-		"drop-next, drop-rate, build-error-next, build-error-rate, visibility-delay; OP * means every operation",
+		"drop-next, drop-rate, build-error-next, build-error-rate, visibility-delay, hold, hold-next, hold-rate;\n"+
+		"OP * means every operation",
 		func(s string) error {
 			op, f, err := jdcloudsim.ParseFault(s)
 			if err != nil {

@@ -568,6 +568,13 @@ func closedAddr(t *testing.T) string {
 func TestErrorClasses(t *testing.T) {
 	t.Parallel()
 	type check func(t *testing.T, e *env, err error)
+	// notYetPerformed: the client gave up before a held create was carried out.
+	notYetPerformed := func(t *testing.T, e *env, err error) {
+		t.Helper()
+		if got := e.sim.Stats().Creates; got != 0 {
+			t.Errorf("the held create was performed before the client gave up (%d creates)", got)
+		}
+	}
 	performed := func(n int) check {
 		return func(t *testing.T, e *env, err error) {
 			t.Helper()
@@ -630,6 +637,9 @@ func TestErrorClasses(t *testing.T) {
 		{name: "timeout after sending: ambiguous", fault: jdcloudsim.Fault{Latency: 400 * time.Millisecond},
 			opts: []jdcloud.Option{jdcloud.WithTimeout(100 * time.Millisecond)}, class: jdcloud.Ambiguous,
 			checks: []check{transport(true, true), performed(1)}},
+		{name: "held past the timeout, performed late: ambiguous", fault: jdcloudsim.Fault{Hold: 500 * time.Millisecond, HoldNext: 1},
+			opts: []jdcloud.Option{jdcloud.WithTimeout(100 * time.Millisecond)}, class: jdcloud.Ambiguous,
+			checks: []check{transport(true, true), notYetPerformed, performed(1)}},
 		{name: "connection refused: not performed", class: jdcloud.NotPerformed,
 			client: func(e *env) *jdcloud.Client {
 				u, _ := jdcloud.ParseEndpoint("http://" + closedAddr(t))

@@ -16,9 +16,9 @@ const AllOperations = "*"
 
 // Fault is what the simulator does wrong, on purpose, for one operation. "Next" counts are
 // deterministic (the next N calls, then the count is used up); rates draw from the
-// simulator's seeded random source. Decisions are taken in this order: throttle, fail, perform,
-// drop; latency delays every answer (after the operation is performed, so a client that times
-// out has still caused the operation: the ambiguous case).
+// simulator's seeded random source. Decisions are taken in this order: throttle, fail, hold,
+// perform, drop; latency delays every answer (after the operation is performed, so a client
+// that times out has still caused the operation: the ambiguous case).
 type Fault struct {
 	// Latency is added before each answer.
 	Latency time.Duration
@@ -44,6 +44,13 @@ type Fault struct {
 	// VisibilityDelay (createInstanceFromBackup): a new instance is absent from
 	// describeInstances (tag filters included) and describeInstanceAttributes for this long.
 	VisibilityDelay time.Duration
+	// HoldNext / HoldRate hold a call for Hold before performing it, as a stalled gateway
+	// does: the operation is carried out Hold after it arrived even when the client has given
+	// up meanwhile (the create that happens late, after the client's timeout), then answered
+	// if anyone still listens.
+	HoldNext int
+	HoldRate float64
+	Hold     time.Duration
 }
 
 // IsZero reports whether the fault does nothing.
@@ -54,14 +61,17 @@ var faultKeys = []string{
 	"latency", "fail-next", "fail-rate", "fail-status", "fail-after-perform",
 	"throttle-next", "throttle-rate", "drop-next", "drop-rate",
 	"build-error-next", "build-error-rate", "visibility-delay",
+	"hold", "hold-next", "hold-rate",
 }
 
 // ParseFault parses the text form of a fault, as the -fault flag and the control API take it:
 // "OP:key=value,key=value", where OP is an operation id (e.g. createInstanceFromBackup) or "*"
 // for every operation, and the keys are latency, fail-next, fail-rate, fail-status,
 // fail-after-perform, throttle-next, throttle-rate, drop-next, drop-rate, build-error-next,
-// build-error-rate and visibility-delay. Durations use Go syntax ("250ms"), rates are 0–1.
-// Example: "createInstanceFromBackup:drop-next=1,visibility-delay=30s".
+// build-error-rate, visibility-delay, hold, hold-next and hold-rate. Durations use Go syntax
+// ("250ms"), rates are 0–1.
+// Examples: "createInstanceFromBackup:drop-next=1,visibility-delay=30s";
+// "createInstanceFromBackup:hold=40s,hold-next=1" (the next create is performed 40 s late).
 func ParseFault(spec string) (op string, f Fault, err error) {
 	op, body, ok := strings.Cut(spec, ":")
 	if !ok {
@@ -156,6 +166,12 @@ func (f *Fault) set(k, v string) error {
 		return rate(&f.BuildErrorRate)
 	case "visibility-delay":
 		return dur(&f.VisibilityDelay)
+	case "hold":
+		return dur(&f.Hold)
+	case "hold-next":
+		return count(&f.HoldNext)
+	case "hold-rate":
+		return rate(&f.HoldRate)
 	default:
 		return fmt.Errorf("unknown key %q (want one of %s)", k, strings.Join(faultKeys, ", "))
 	}
@@ -182,6 +198,9 @@ func (f Fault) String() string {
 	add("build-error-next", f.BuildErrorNext, f.BuildErrorNext == 0)
 	add("build-error-rate", f.BuildErrorRate, f.BuildErrorRate == 0)
 	add("visibility-delay", f.VisibilityDelay, f.VisibilityDelay == 0)
+	add("hold", f.Hold, f.Hold == 0)
+	add("hold-next", f.HoldNext, f.HoldNext == 0)
+	add("hold-rate", f.HoldRate, f.HoldRate == 0)
 	return strings.Join(parts, ",")
 }
 
@@ -200,6 +219,7 @@ type decision struct {
 	failStatus int  // 0: no failure
 	failAfter  bool // perform before failing
 	drop       bool
+	hold       time.Duration // wait this long before performing
 }
 
 // decide consumes the counters of the fault that applies to op and draws the rates. Callers
@@ -228,6 +248,9 @@ func (s *Sim) decide(op string) decision {
 		d.failAfter = f.FailAfterPerform
 	case take(&f.DropNext, f.DropRate):
 		d.drop = true
+	}
+	if !d.throttle && (d.failStatus == 0 || d.failAfter) && f.Hold > 0 && take(&f.HoldNext, f.HoldRate) {
+		d.hold = f.Hold
 	}
 	return d
 }

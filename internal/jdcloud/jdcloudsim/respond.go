@@ -104,7 +104,7 @@ type Stats struct {
 	Deletes int `json:"deletes"`
 	// Unauthenticated counts requests refused with 401.
 	Unauthenticated int `json:"unauthenticated"`
-	// Injected counts injected faults by kind: throttle, fail, drop, buildError.
+	// Injected counts injected faults by kind: throttle, fail, drop, hold, buildError.
 	Injected map[string]int `json:"injected"`
 }
 

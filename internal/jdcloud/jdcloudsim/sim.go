@@ -322,7 +322,15 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.stats.Injected["fail"]++
 		res = failResult(d.failStatus)
 	default:
-		res = s.perform(r.Context(), rt, r, body)
+		if d.hold > 0 {
+			// A stalled gateway: the call is carried out late, whether or not the client
+			// still waits, and other calls go on meanwhile.
+			s.stats.Injected["hold"]++
+			s.mu.Unlock()
+			time.Sleep(d.hold)
+			s.mu.Lock()
+		}
+		res = s.perform(context.WithoutCancel(r.Context()), rt, r, body)
 		if d.failStatus != 0 {
 			s.stats.Injected["fail"]++
 			res = failResult(d.failStatus)

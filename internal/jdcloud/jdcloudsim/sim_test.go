@@ -469,6 +469,8 @@ func TestParseFault(t *testing.T) {
 			want: jdcloudsim.Fault{FailNext: 3, FailAfterPerform: true, ThrottleNext: 2, ThrottleRate: 0.5, DropRate: 1}},
 		{in: "createInstanceFromBackup:build-error-next=2,build-error-rate=0.25", op: "createInstanceFromBackup",
 			want: jdcloudsim.Fault{BuildErrorNext: 2, BuildErrorRate: 0.25}},
+		{in: "createInstanceFromBackup:hold=40s,hold-next=1,hold-rate=0.2", op: "createInstanceFromBackup",
+			want: jdcloudsim.Fault{Hold: 40 * time.Second, HoldNext: 1, HoldRate: 0.2}},
 		{in: "describeVpcs:", op: "describeVpcs"},
 		{in: "latency=1s", err: "OP:"},
 		{in: "reboot:latency=1s", err: "unknown operation"},
