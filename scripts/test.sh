@@ -43,5 +43,5 @@ port=$(cat "$(cat "$pgdir/location" 2>/dev/null || echo "$pgdir/cluster")/port")
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres?sslmode=disable"
 
 echo "== go test"
-go test -race -count=1 -timeout 8m ./...
+go test -race -count=1 -parallel 6 -timeout 8m ./...
 echo "== suite passed in $(( $(date +%s) - start ))s"

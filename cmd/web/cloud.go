@@ -68,7 +68,7 @@ func openCloud(ctx context.Context, cfg config, pool *pgxpool.Pool, log *slog.Lo
 		opts = append(opts, jdcloud.WithEndpoint(u))
 	}
 	httpClient := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	opts = append(opts, jdcloud.WithHTTPClient(httpClient), jdcloud.WithLogger(log))
+	opts = append(opts, jdcloud.WithHTTPClient(httpClient), jdcloud.WithLogger(log), jdcloud.WithTimeout(cfg.JDCloudTimeout))
 	factory := func(observe func(jdcloud.CallInfo)) *jdcloud.Client {
 		all := observe
 		if count != nil {
@@ -97,7 +97,7 @@ func newWorker(ctx context.Context, cfg config, pool *pgxpool.Pool, cloud cloudF
 	life := restore.NewLifecycle(pool, postgres.LoadUser, cfg.ApprovalTTL)
 	w := restore.NewWorker(pool, life, restore.WorkerConfig{
 		Cloud: cloud, DeploymentID: dep.ID, VisibilityWindow: cfg.VisibilityWindow, BuildTimeout: cfg.BuildTimeout,
-		Log: log.With("component", "worker"),
+		ClientTimeout: cfg.JDCloudTimeout, RetryBudget: cfg.RetryBudget, Log: log.With("component", "worker"),
 	})
 	return w, life, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/logging"
 )
 
@@ -26,6 +27,8 @@ type config struct {
 	JDCloudSecretKey string
 	JDCloudEndpoint  string
 	VisibilityWindow time.Duration
+	JDCloudTimeout   time.Duration
+	RetryBudget      time.Duration
 	ApprovalTTL      time.Duration
 	BuildTimeout     time.Duration
 	AuditCheckpoint  time.Duration
@@ -72,6 +75,8 @@ func parseConfig(getenv func(string) string, needCloud bool) (config, error) {
 	}{
 		{"DATABASE_CONNECT_TIMEOUT", 10 * time.Second, &c.DBConnectTimeout},
 		{"JDCLOUD_VISIBILITY_WINDOW", 2 * time.Minute, &c.VisibilityWindow},
+		{"JDCLOUD_TIMEOUT", jdcloud.DefaultTimeout, &c.JDCloudTimeout},
+		{"JDCLOUD_RETRY_BUDGET", 10 * time.Minute, &c.RetryBudget},
 		{"APPROVAL_TTL", 72 * time.Hour, &c.ApprovalTTL},
 		{"BUILD_TIMEOUT", 2 * time.Hour, &c.BuildTimeout},
 		{"AUDIT_CHECKPOINT_INTERVAL", time.Hour, &c.AuditCheckpoint},

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/postgres"
 	"restoredesk/internal/restore"
 )
 
@@ -32,7 +33,9 @@ func newWorkflowMetrics(reg prometheus.Registerer, pool *pgxpool.Pool) *workflow
 		}, []string{"operation"}),
 	}
 	reg.MustRegister(m.calls, m.duration, &requestsCollector{pool: pool,
-		desc: prometheus.NewDesc("restoredesk_requests", "Restore requests by status.", []string{"status"}, nil)})
+		desc: prometheus.NewDesc("restoredesk_requests", "Restore requests by status.", []string{"status"}, nil),
+		dups: prometheus.NewDesc("restoredesk_duplicate_instances",
+			"Instances found carrying a request's tag beside the request's own (they bill until deleted).", nil, nil)})
 	return m
 }
 
@@ -42,13 +45,14 @@ func (m *workflowMetrics) observe(info jdcloud.CallInfo) {
 	m.duration.WithLabelValues(info.Operation).Observe(info.Duration.Seconds())
 }
 
-// requestsCollector reports the number of requests in each status.
+// requestsCollector reports the number of requests in each status and of
+// duplicate instances found.
 type requestsCollector struct {
-	pool *pgxpool.Pool
-	desc *prometheus.Desc
+	pool       *pgxpool.Pool
+	desc, dups *prometheus.Desc
 }
 
-func (c *requestsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+func (c *requestsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc; ch <- c.dups }
 
 func (c *requestsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -71,4 +75,10 @@ func (c *requestsCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range restore.Statuses {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, counts[string(s)], string(s))
 	}
+	n, err := postgres.New(c.pool).CountDuplicateInstances(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(c.dups, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(c.dups, prometheus.GaugeValue, float64(n))
 }

@@ -88,6 +88,9 @@ var everyAction = []audit.Event{
 		Details: map[string]any{"from": "provisioning", "to": "creating", "instance_id": "mysql-r3st0r3d", "tag": "restoredesk=7f1c2e0a/42", "attempt": 1}},
 	{Actor: audit.System, Action: audit.RequestInstanceAdopted, TargetType: audit.TargetRequest, TargetID: "46", TeamID: 5,
 		Details: map[string]any{"from": "provisioning", "to": "creating", "instance_id": "mysql-ad0pt3d", "tag": "restoredesk=7f1c2e0a/46", "attempt": 2}},
+	{Actor: audit.System, Action: audit.RequestDuplicate, TargetType: audit.TargetRequest, TargetID: "46", TeamID: 5,
+		Details: map[string]any{"instance_ids": []string{"mysql-ad0pt3d", "mysql-l4t3"}, "adopted": "mysql-ad0pt3d",
+			"duplicates": []string{"mysql-l4t3"}, "tag": "restoredesk=7f1c2e0a/46", "search": "recheck"}},
 	{Actor: audit.System, Action: audit.RequestReady, TargetType: audit.TargetRequest, TargetID: "42", TeamID: 5,
 		Details: map[string]any{"from": "creating", "to": "ready", "instance_id": "mysql-r3st0r3d", "internal_domain_name": "mysql-r3st0r3d.rds.jdcloud.com", "instance_port": 3306}},
 	{Actor: audit.System, Action: audit.RequestFailed, TargetType: audit.TargetRequest, TargetID: "47", TeamID: 5,
@@ -120,7 +123,7 @@ func TestEveryAction(t *testing.T) {
 	for _, ev := range everyAction {
 		covered = append(covered, ev.Action)
 	}
-	if !slices.Equal(covered, audit.Actions) || len(audit.Actions) != 23 {
+	if !slices.Equal(covered, audit.Actions) || len(audit.Actions) != 24 {
 		t.Fatalf("the table covers %v;\nSPEC §4 has %v", covered, audit.Actions)
 	}
 	pool := postgrestest.Pool(t)

@@ -41,6 +41,10 @@ import (
 //	request.instance_created   system       request <id>  team  from, to, instance_id, tag ("restoredesk=<dep>/<req>"), attempt
 //	request.instance_adopted   system       request <id>  team  from, to, instance_id, tag, attempt (found by its tag after
 //	                                                              an ambiguous create)
+//	request.duplicate_instance system       request <id>  team  instance_ids (every instance found with the request's tag),
+//	                                                              adopted (the request's own instance, "" when it has none),
+//	                                                              duplicates (the others: to delete), tag, search ("create"
+//	                                                              or "recheck": the search after the window passed again)
 //	request.ready              system       request <id>  team  from, to, instance_id, internal_domain_name, instance_port
 //	request.failed             system       request <id>  team  from, to, reason (plain words), instance_id⁺, jdcloud⁺
 //	                                                              ({http_status, code, status, message, request_id})
@@ -76,6 +80,7 @@ const (
 	JDCloudCall            = "jdcloud.call"
 	RequestInstanceCreated = "request.instance_created"
 	RequestInstanceAdopted = "request.instance_adopted"
+	RequestDuplicate       = "request.duplicate_instance"
 	RequestReady           = "request.ready"
 	RequestFailed          = "request.failed"
 	AdminUserCreated       = "admin.user_created"
@@ -92,7 +97,7 @@ const (
 var Actions = []string{
 	SignIn, SignInFailed, SignOut, SessionsRevoked, RequestCreated, RequestCancelled, RequestApproved,
 	RequestRejected, RequestExpired, RequestExecutionStart, JDCloudCall, RequestInstanceCreated,
-	RequestInstanceAdopted, RequestReady, RequestFailed, AdminUserCreated, AdminUserUpdated,
+	RequestInstanceAdopted, RequestDuplicate, RequestReady, RequestFailed, AdminUserCreated, AdminUserUpdated,
 	AdminUserDisabled, AdminPasswordReset, AdminTeamCreated, AdminMembershipChanged,
 	AdminOwnershipChanged, AuditExported,
 }

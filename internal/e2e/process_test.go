@@ -47,6 +47,12 @@ func TestProcesses(t *testing.T) {
 	t.Run("concurrent approvals", func(t *testing.T) { t.Parallel(); testConcurrentApprovals(t, bin) })
 	t.Run("dropped create", func(t *testing.T) { t.Parallel(); testDroppedCreate(t, bin) })
 	t.Run("worker killed during create", func(t *testing.T) { t.Parallel(); testWorkerKilled(t, bin) })
+	t.Run("slow tag searches", func(t *testing.T) { t.Parallel(); testSlowSearches(t, bin) })
+	t.Run("slow status polls", func(t *testing.T) { t.Parallel(); testSlowPolls(t, bin) })
+	t.Run("stalled create carried out within the window", func(t *testing.T) { t.Parallel(); testStalledCreate(t, bin) })
+	t.Run("stalled create carried out after the window", func(t *testing.T) { t.Parallel(); testLateCreate(t, bin) })
+	t.Run("two tagged instances", func(t *testing.T) { t.Parallel(); testTwoTagged(t, bin) })
+	t.Run("a minute of throttled creates", func(t *testing.T) { t.Parallel(); testThrottledMinute(t, bin) })
 }
 
 // procPassword is the password of the users the tests create with the CLI.
@@ -145,6 +151,7 @@ type world struct {
 	sim      *proc
 	endpoint string // the simulated JD Cloud API
 	control  string // the simulator's control API
+	metrics  string // the metrics of the last `web serve` started
 }
 
 func newWorld(t *testing.T, bin string, fault ...string) *world {
@@ -207,8 +214,10 @@ func (w *world) serve(name string) (*proc, *e2e.Server) {
 	t := w.t
 	t.Helper()
 	addr := freeAddr(t)
-	env := append(w.env[:len(w.env):len(w.env)], "LISTEN_ADDR="+addr, "METRICS_ADDR="+freeAddr(t))
+	metrics := freeAddr(t)
+	env := append(w.env[:len(w.env):len(w.env)], "LISTEN_ADDR="+addr, "METRICS_ADDR="+metrics)
 	p := startProc(t, name, w.bin, env, "serve")
+	w.metrics = "http://" + metrics + "/metrics"
 	srv := &e2e.Server{URL: "http://" + addr}
 	waitFor(t, 15*time.Second, name+" to answer", func() bool { return httpOK(srv.URL + "/readyz") }, p)
 	return p, srv
@@ -266,14 +275,15 @@ type requestRow struct {
 	InstanceID   string
 	CreateSentAt *time.Time
 	Attempts     int
+	Reason       string
 }
 
 // request reads request id's row.
 func (w *world) request(id int64) requestRow {
 	w.t.Helper()
 	var r requestRow
-	err := w.pool.QueryRow(w.t.Context(), `SELECT status, coalesce(instance_id, ''), create_sent_at, create_attempts
-		FROM restore_requests WHERE id = $1`, id).Scan(&r.Status, &r.InstanceID, &r.CreateSentAt, &r.Attempts)
+	err := w.pool.QueryRow(w.t.Context(), `SELECT status, coalesce(instance_id, ''), create_sent_at, create_attempts, failure_reason
+		FROM restore_requests WHERE id = $1`, id).Scan(&r.Status, &r.InstanceID, &r.CreateSentAt, &r.Attempts, &r.Reason)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -295,8 +305,14 @@ func (w *world) events(id int64, action string) int {
 // waitFinal waits until request id reaches a final status and returns it.
 func (w *world) waitFinal(id int64, procs ...*proc) requestRow {
 	w.t.Helper()
+	return w.waitFinalWithin(30*time.Second, id, procs...)
+}
+
+// waitFinalWithin is waitFinal with a longer wait, for runs that ride out slow faults.
+func (w *world) waitFinalWithin(d time.Duration, id int64, procs ...*proc) requestRow {
+	w.t.Helper()
 	var r requestRow
-	waitFor(w.t, 30*time.Second, fmt.Sprintf("request %d to finish", id), func() bool {
+	waitFor(w.t, d, fmt.Sprintf("request %d to finish", id), func() bool {
 		r = w.request(id)
 		return restore.Status(r.Status).Terminal()
 	}, procs...)

@@ -59,5 +59,13 @@ func (h *Handler) dashboardRequests(c echo.Context, u *policy.User) (views.Dashb
 	if policy.CanViewAuditLog(u) {
 		d.AuditHref = "/audit"
 	}
+	if u.Admin {
+		d.Admin = true
+		dups, err := h.db.DuplicateInstances(ctx, 50)
+		if err != nil {
+			return d, err
+		}
+		d.Duplicates = duplicateViews(dups)
+	}
 	return d, nil
 }

@@ -161,6 +161,11 @@ func (h *Handler) requestDetail(c echo.Context, r postgres.Request, u *policy.Us
 		d.Progress = "JD Cloud is building the instance…"
 	}
 	d.Params = specParams(r)
+	dups, err := h.db.RequestDuplicates(c.Request().Context(), r.ID)
+	if err != nil {
+		return d, err
+	}
+	d.Duplicates = duplicateViews(dups)
 	if len(r.Failure) > 0 {
 		var f map[string]any
 		if json.Unmarshal(r.Failure, &f) == nil {
@@ -184,6 +189,16 @@ func (h *Handler) requestDetail(c echo.Context, r postgres.Request, u *policy.Us
 		d.Timeline = auditEvents(rows)
 	}
 	return d, nil
+}
+
+// duplicateViews turns stored duplicates into the pages' rows.
+func duplicateViews(dups []postgres.DuplicateInstance) []views.DuplicateInstance {
+	out := make([]views.DuplicateInstance, 0, len(dups))
+	for _, x := range dups {
+		out = append(out, views.DuplicateInstance{InstanceID: x.InstanceID, Name: x.InstanceName, Region: x.Region,
+			RequestID: x.RequestID, Team: x.TeamName, Found: x.FoundAt})
+	}
+	return out
 }
 
 // specParams lists the stored parameters in the form's words.

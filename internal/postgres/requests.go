@@ -49,6 +49,11 @@ type Request struct {
 	FailureReason      string          `db:"failure_reason"`
 	Failure            json.RawMessage `db:"failure"`
 	FinishedAt         *time.Time      `db:"finished_at"`
+	CreateEndedAt      *time.Time      `db:"create_ended_at"`
+	RetrySince         *time.Time      `db:"retry_since"`
+	RecheckTag         bool            `db:"recheck_tag"`
+	TagCheckAt         *time.Time      `db:"tag_check_at"`
+	TagCheckTries      int             `db:"tag_check_tries"`
 }
 
 // requestSelect reads requests with the names of their team, requester and decider.
@@ -59,7 +64,8 @@ const requestSelect = `
 		r.created_at, r.updated_at, r.expires_at, r.decided_by, du.display_name AS decider_name, r.decided_at,
 		r.decision_comment, r.next_check_at, r.create_attempts, r.create_sent_at, r.instance_id,
 		r.instance_status, r.instance_created_at, r.internal_domain_name, r.instance_port, r.poll_count,
-		r.failure_reason, r.failure, r.finished_at
+		r.failure_reason, r.failure, r.finished_at, r.create_ended_at, r.retry_since, r.recheck_tag,
+		r.tag_check_at, r.tag_check_tries
 	FROM restore_requests r
 	JOIN teams t ON t.id = r.team_id
 	JOIN users ru ON ru.id = r.requester_id
@@ -156,6 +162,14 @@ type RequestUpdate struct {
 	PollCount          *int
 	FailureReason      *string
 	Failure            json.RawMessage
+	CreateEndedAt      *time.Time
+	ClearCreateEnded   bool
+	RetrySince         *time.Time
+	ClearRetrySince    bool
+	RecheckTag         *bool
+	TagCheckAt         *time.Time
+	ClearTagCheck      bool
+	TagCheckTries      *int
 }
 
 // UpdateRequest changes request id, only if it is still in state from, and
@@ -223,6 +237,30 @@ func (d *DB) UpdateRequest(ctx context.Context, id int64, from string, u Request
 	if u.Failure != nil {
 		add("failure", string(u.Failure))
 	}
+	if u.CreateEndedAt != nil {
+		add("create_ended_at", *u.CreateEndedAt)
+	}
+	if u.ClearCreateEnded {
+		sets = append(sets, "create_ended_at = NULL")
+	}
+	if u.RetrySince != nil {
+		add("retry_since", *u.RetrySince)
+	}
+	if u.ClearRetrySince {
+		sets = append(sets, "retry_since = NULL")
+	}
+	if u.RecheckTag != nil {
+		add("recheck_tag", *u.RecheckTag)
+	}
+	if u.TagCheckAt != nil {
+		add("tag_check_at", *u.TagCheckAt)
+	}
+	if u.ClearTagCheck {
+		sets = append(sets, "tag_check_at = NULL")
+	}
+	if u.TagCheckTries != nil {
+		add("tag_check_tries", *u.TagCheckTries)
+	}
 	tag, err := d.db.Exec(ctx, `UPDATE restore_requests SET `+strings.Join(sets, ", ")+
 		` WHERE id = $1 AND status = $2`, args...)
 	if err != nil {
@@ -231,16 +269,37 @@ func (d *DB) UpdateRequest(ctx context.Context, id int64, from string, u Request
 	return tag.RowsAffected() == 1, nil
 }
 
-// DueRequests returns the ids of requests the worker should look at now.
+// DueRequests returns the ids of requests the worker should look at now: those
+// whose next step is due, and those whose last tag search is due (in any state).
 func (d *DB) DueRequests(ctx context.Context, limit int) ([]int64, error) {
 	rows, err := d.db.Query(ctx, `
-		SELECT id FROM restore_requests
-		WHERE status IN ('approved', 'provisioning', 'creating') AND next_check_at <= now()
-		ORDER BY next_check_at LIMIT $1`, limit)
+		(SELECT id, next_check_at AS due FROM restore_requests
+		 WHERE status IN ('approved', 'provisioning', 'creating') AND next_check_at <= now()
+		 ORDER BY next_check_at LIMIT $1)
+		UNION
+		(SELECT id, tag_check_at FROM restore_requests
+		 WHERE tag_check_at <= now() ORDER BY tag_check_at LIMIT $1)
+		ORDER BY due LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("due requests: %w", err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[int64])
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (int64, error) {
+		var id int64
+		var due time.Time
+		err := row.Scan(&id, &due)
+		return id, err
+	})
+}
+
+// Now reads the database's clock. Every replica takes the times the
+// at-most-once protocol compares from here, so a replica whose own clock is
+// off cannot shorten the visibility window.
+func (d *DB) Now(ctx context.Context) (time.Time, error) {
+	var t time.Time
+	if err := d.db.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("read the database clock: %w", err)
+	}
+	return t, nil
 }
 
 // StalePending returns the ids of pending requests whose approval window has passed.

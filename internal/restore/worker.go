@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +29,10 @@ const TagKey = "restoredesk"
 // while JD Cloud keeps failing: the request fails then instead of waiting on.
 const maxCheckAttempts = 10
 
+// maxRecheckTries bounds the tries of the last tag search (about half an hour
+// with the default backoff) before the worker gives up and logs the tag.
+const maxRecheckTries = 30
+
 // wakeChannel is the PostgreSQL notification channel that wakes workers when a
 // request is approved, so execution starts without waiting for the next poll.
 const wakeChannel = "restoredesk_work"
@@ -42,15 +48,29 @@ type WorkerConfig struct {
 	Cloud func(observe func(jdcloud.CallInfo)) *jdcloud.Client
 	// DeploymentID is this database's deployment id (the tag prefix).
 	DeploymentID string
-	// VisibilityWindow is how long to look for the tagged instance after an
-	// ambiguous create before concluding it did not happen (default 2m).
+	// VisibilityWindow is how long after an unanswered create call ended a tag
+	// search must have been sent before "not found" means "not created"
+	// (default 2m). It must cover how late JD Cloud may carry out a call the
+	// client gave up on, plus how long a new instance stays invisible.
 	VisibilityWindow time.Duration
+	// ClientTimeout is the longest a JD Cloud call lasts before the client
+	// gives up (default jdcloud.DefaultTimeout). A create whose worker died
+	// during the call is taken to have ended no earlier than this after it
+	// was sent.
+	ClientTimeout time.Duration
+	// RetryBudget is how long creates that were certainly not performed
+	// (throttled, or never sent) are retried before the request fails
+	// (default 10m), counted from the first of them in a row.
+	RetryBudget time.Duration
 	// BuildTimeout fails a request whose instance is not running after this (default 2h).
 	BuildTimeout time.Duration
-	// MaxCreateAttempts bounds the creates tried for one request (default 5).
+	// MaxCreateAttempts bounds the creates sent for one request whose outcome
+	// was unknown (default 5); creates that were certainly not performed do
+	// not count, the retry budget bounds them.
 	MaxCreateAttempts int
-	// RetryBase is the first backoff after a create that was not performed;
-	// it doubles per attempt up to RetryMax (defaults 2s and 1m).
+	// RetryBase and RetryMax bound the backoff after a create that was not
+	// performed, which grows with how long JD Cloud has been refusing
+	// (defaults 2s and 1m).
 	RetryBase, RetryMax time.Duration
 	// PollBase and PollMax bound the backoff between status polls and tag
 	// searches (defaults 2s and 10s).
@@ -70,6 +90,8 @@ func (c *WorkerConfig) defaults() {
 	}
 	def(&c.VisibilityWindow, 2*time.Minute)
 	def(&c.BuildTimeout, 2*time.Hour)
+	def(&c.ClientTimeout, jdcloud.DefaultTimeout)
+	def(&c.RetryBudget, 10*time.Minute)
 	def(&c.RetryBase, 2*time.Second)
 	def(&c.RetryMax, time.Minute)
 	def(&c.PollBase, 2*time.Second)
@@ -215,12 +237,20 @@ func (w *Worker) Step(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
+	if st.now, err = st.db.Now(ctx); err != nil {
+		return err
+	}
 	// Re-read under the lock: another worker may have moved it on already.
-	if !Status(r.Status).Active() || r.NextCheckAt == nil || r.NextCheckAt.After(time.Now()) {
+	due := Status(r.Status).Active() && r.NextCheckAt != nil && !r.NextCheckAt.After(st.now)
+	recheck := r.TagCheckAt != nil && !r.TagCheckAt.After(st.now)
+	if !due && !recheck {
 		return nil
 	}
 	st.r = r
 	st.cloud = w.cloud(ctx, st.db, r)
+	if !due {
+		return st.recheckTag(ctx)
+	}
 	switch Status(r.Status) {
 	case Approved:
 		return st.startExecution(ctx)
@@ -239,6 +269,7 @@ type step struct {
 	db    *postgres.DB
 	r     postgres.Request
 	cloud *jdcloud.Client
+	now   time.Time // the database's clock when the step began
 }
 
 // cloud returns a client whose every call is recorded as a jdcloud.call
@@ -295,79 +326,137 @@ func (st *step) startExecution(ctx context.Context) error {
 	case found.Engine != "" && found.Engine != r.Engine:
 		return st.fail(ctx, Approved, "Pre-check failed: the backup's engine is now "+found.Engine+".", nil)
 	}
-	return st.transition(ctx, Approved, Provisioning, postgres.RequestUpdate{NextCheckAt: ptr(time.Now()), PollCount: ptr(0)},
+	return st.transition(ctx, Approved, Provisioning, postgres.RequestUpdate{NextCheckAt: ptr(st.now), PollCount: ptr(0)},
 		audit.RequestExecutionStart, map[string]any{"backup_id": r.BackupID, "backup_status": found.BackupStatus})
 }
 
 // provision creates the instance at most once. Before each create it commits
 // create_sent_at, so after a crash or an ambiguous answer the next step looks
-// for the tagged instance throughout the visibility window instead of
-// creating a second one.
+// for the tagged instance instead of creating a second one; it concludes that
+// the create did not happen only from a search sent a whole visibility window
+// after the create call ended.
 func (st *step) provision(ctx context.Context) error {
-	w, r, cloud := st.w, st.r, st.cloud
-	if r.CreateSentAt != nil {
-		inst, err := st.findTagged(ctx)
-		if err != nil {
-			// Cannot tell whether the create happened: look again later,
-			// but not forever; then say where to look.
-			if time.Since(*r.CreateSentAt) > 10*w.cfg.VisibilityWindow {
-				return st.fail(ctx, Provisioning, fmt.Sprintf("Could not find out whether JD Cloud created the instance: %s. "+
-					"Look for an instance tagged %s=%s before requesting again.", describe(err), TagKey, w.tag(r)), err)
-			}
-			return st.later(ctx, Provisioning, w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1), r.PollCount+1)
-		}
-		if inst != nil {
-			return st.created(ctx, inst.InstanceID, inst.InstanceStatus, audit.RequestInstanceAdopted)
-		}
-		if time.Since(*r.CreateSentAt) < w.cfg.VisibilityWindow {
-			return st.later(ctx, Provisioning, w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1), r.PollCount+1)
-		}
-		// Not visible after the whole window: the create did not happen.
-		w.cfg.Log.InfoContext(ctx, "create not visible after the window; it did not happen", "request", r.ID)
+	if st.r.CreateSentAt != nil {
+		return st.searchAfterSend(ctx)
 	}
+	return st.create(ctx)
+}
+
+// searchAfterSend looks for the instance of a create whose outcome is unknown.
+// All times compared here are the database's: when the create call ended
+// (read right after it) and when each search was sent (read right before it).
+// A search that answers late therefore cannot pass for one sent late.
+func (st *step) searchAfterSend(ctx context.Context) error {
+	w, r := st.w, st.r
+	if r.CreateEndedAt == nil {
+		// The worker that sent the create stopped before it saw the call end
+		// (killed, or its database was gone). The call ended at the latest
+		// when the client gave up; count the window from then, or from now if
+		// that is later, since nobody knows when the connection really closed.
+		ended := latest(r.CreateSentAt.Add(w.cfg.ClientTimeout), st.now)
+		_, err := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
+			CreateEndedAt: &ended, NextCheckAt: ptr(st.now.Add(w.cfg.PollBase)),
+		})
+		return err
+	}
+	ended := *r.CreateEndedAt
+	sent, err := st.db.Now(ctx)
+	if err != nil {
+		return err
+	}
+	found, err := st.findTagged(ctx)
+	if err != nil {
+		// A failed search proves nothing: look again later, but not forever;
+		// then say where to look.
+		if sent.Sub(ended) > 10*w.cfg.VisibilityWindow {
+			return st.fail(ctx, Provisioning, fmt.Sprintf("Could not find out whether JD Cloud created the instance: %s. "+
+				"Look for an instance tagged %s=%s before requesting again.", describe(err), TagKey, w.tag(r)), err)
+		}
+		return st.later(ctx, Provisioning, w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1), r.PollCount+1)
+	}
+	if len(found) > 0 {
+		adopt := earliest(found)
+		if err := st.recordDuplicates(ctx, found, adopt.InstanceID, "create"); err != nil {
+			return err
+		}
+		return st.created(ctx, adopt.InstanceID, adopt.InstanceStatus, ended, audit.RequestInstanceAdopted)
+	}
+	if sent.Sub(ended) < w.cfg.VisibilityWindow {
+		return st.later(ctx, Provisioning, w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1), r.PollCount+1)
+	}
+	// Not visible to a search sent a whole window after the call ended: the
+	// create did not happen. JD Cloud may still carry it out later than any
+	// window, so once this request has an instance (or has failed) its tag
+	// is searched once more.
+	w.cfg.Log.InfoContext(ctx, "create not visible a window after it ended; it did not happen", "request", r.ID,
+		"create_ended_at", ended, "search_sent_at", sent)
+	st.r.RecheckTag = true
+	return st.create(ctx)
+}
+
+// create sends one createInstanceFromBackup, after committing that it is sent.
+func (st *step) create(ctx context.Context) error {
+	w, r, cloud := st.w, st.r, st.cloud
 	if r.CreateAttempts >= w.cfg.MaxCreateAttempts {
-		return st.fail(ctx, Provisioning, fmt.Sprintf("Gave up after %d create attempts that JD Cloud did not complete.", r.CreateAttempts), nil)
+		return st.fail(ctx, Provisioning, fmt.Sprintf("Gave up after %d creates that JD Cloud did not answer and did not carry out.",
+			r.CreateAttempts), nil)
 	}
 	attempt := r.CreateAttempts + 1
 	ok, err := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
-		CreateSentAt: ptr(time.Now()), CreateAttempts: &attempt, PollCount: ptr(0),
-		NextCheckAt: ptr(time.Now().Add(w.cfg.PollBase)),
+		CreateSentAt: ptr(st.now), ClearCreateEnded: true, CreateAttempts: &attempt, PollCount: ptr(0),
+		NextCheckAt: ptr(st.now.Add(w.cfg.PollBase)), RecheckTag: ptr(r.RecheckTag),
 	})
 	if err != nil || !ok {
 		return err
 	}
-	st.r.CreateAttempts = attempt
+	st.r.CreateAttempts, st.r.CreateSentAt = attempt, ptr(st.now)
 	req, err := w.createRequest(r)
 	if err != nil {
 		return st.fail(ctx, Provisioning, "The stored parameters are unusable: "+err.Error(), nil)
 	}
 	created, err := cloud.CreateInstanceFromBackup(ctx, r.Region, req)
+	// The window counts from the end of the call, on the database's clock,
+	// read right after it. If the database cannot be read now, the next step
+	// finds the send without an end and bounds it conservatively.
+	ended, derr := st.db.Now(context.WithoutCancel(ctx))
+	if derr != nil {
+		return derr
+	}
 	switch jdcloud.Classify(err) {
 	case jdcloud.OK:
-		return st.created(ctx, created.InstanceID, jdcloud.StatusBuilding, audit.RequestInstanceCreated)
+		return st.created(ctx, created.InstanceID, jdcloud.StatusBuilding, ended, audit.RequestInstanceCreated)
 	case jdcloud.NotPerformed:
-		// Certainly not performed: forget the send and retry after a backoff.
-		_, uerr := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
-			ClearCreateSent: true, NextCheckAt: ptr(time.Now().Add(w.backoff(w.cfg.RetryBase, w.cfg.RetryMax, attempt))),
-			FailureReason: ptr("Last attempt: " + describe(err)),
-		})
-		if attempt >= w.cfg.MaxCreateAttempts {
-			return st.fail(ctx, Provisioning, fmt.Sprintf("Gave up after %d create attempts: %s", attempt, describe(err)), err)
+		// Certainly not performed (throttled, or never sent): forget the send
+		// and retry within the time budget, however many tries that takes.
+		since := ended
+		if r.RetrySince != nil {
+			since = *r.RetrySince
 		}
+		if ended.Sub(since) >= w.cfg.RetryBudget {
+			st.r.CreateSentAt = nil
+			return st.fail(ctx, Provisioning, fmt.Sprintf("JD Cloud did not take the create for %s: %s",
+				w.cfg.RetryBudget, describe(err)), err)
+		}
+		// Back off about as long as JD Cloud has been refusing, within bounds.
+		wait := min(w.cfg.RetryMax, max(w.cfg.RetryBase, ended.Sub(since)))
+		_, uerr := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
+			ClearCreateSent: true, ClearCreateEnded: true, CreateAttempts: ptr(attempt - 1), RetrySince: &since,
+			NextCheckAt: ptr(ended.Add(jitter(wait))), FailureReason: ptr("Last attempt: " + describe(err)),
+		})
 		return uerr
 	case jdcloud.Refused:
 		return st.fail(ctx, Provisioning, "JD Cloud refused the create: "+describe(err), err)
-	default: // Ambiguous: create_sent_at stays; the next step searches for the tag.
+	default: // Ambiguous: create_sent_at stays; the next steps search for the tag.
 		_, uerr := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
-			NextCheckAt:   ptr(time.Now().Add(w.cfg.PollBase)),
+			CreateEndedAt: &ended, NextCheckAt: ptr(ended.Add(w.cfg.PollBase)), ClearRetrySince: true,
 			FailureReason: ptr("Last attempt: " + describe(err) + " — checking whether the instance was created."),
 		})
 		return uerr
 	}
 }
 
-// findTagged returns the instance carrying r's tag, or nil if none is visible.
-func (st *step) findTagged(ctx context.Context) (*jdcloud.Instance, error) {
+// findTagged returns the instances carrying r's tag that are visible now.
+func (st *step) findTagged(ctx context.Context) ([]jdcloud.Instance, error) {
 	w, r, cloud := st.w, st.r, st.cloud
 	found, err := cloud.AllInstances(ctx, r.Region, jdcloud.DescribeInstancesQuery{
 		TagFilters: []jdcloud.TagFilter{{Key: TagKey, Values: []string{w.tag(r)}}},
@@ -375,13 +464,90 @@ func (st *step) findTagged(ctx context.Context) (*jdcloud.Instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	var out []jdcloud.Instance
 	for _, in := range found {
 		// Trust the tag itself, not only the filter.
 		if v, ok := in.Tag(TagKey); ok && v == w.tag(r) {
-			return &in, nil
+			out = append(out, in)
 		}
 	}
-	return nil, nil
+	return out, nil
+}
+
+// earliest returns the instance JD Cloud created first (by its createTime,
+// then its id, so every worker picks the same one).
+func earliest(found []jdcloud.Instance) jdcloud.Instance {
+	created := func(in jdcloud.Instance) time.Time {
+		t, err := jdcloud.ParseTime(in.CreateTime)
+		if err != nil {
+			return time.Unix(1<<40, 0) // unknown: after every known time
+		}
+		return t
+	}
+	return slices.MinFunc(found, func(a, b jdcloud.Instance) int {
+		if c := created(a).Compare(created(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.InstanceID, b.InstanceID)
+	})
+}
+
+// recordDuplicates records the instances found with r's tag other than
+// adopted, with a request.duplicate_instance event naming every instance
+// found, in one transaction. Instances recorded before are not reported again.
+func (st *step) recordDuplicates(ctx context.Context, found []jdcloud.Instance, adopted, search string) error {
+	w, r := st.w, st.r
+	var dups []postgres.DuplicateInstance
+	var all []string
+	for _, in := range found {
+		all = append(all, in.InstanceID)
+		if in.InstanceID != adopted {
+			dups = append(dups, postgres.DuplicateInstance{InstanceID: in.InstanceID, Region: r.Region,
+				InstanceName: in.InstanceName, JDCreatedAt: in.CreateTime})
+		}
+	}
+	if len(dups) == 0 {
+		return nil
+	}
+	return st.db.Tx(ctx, func(tx *postgres.DB) error {
+		added, err := tx.AddDuplicateInstances(ctx, r.ID, dups)
+		if err != nil || len(added) == 0 {
+			return err
+		}
+		w.cfg.Log.WarnContext(ctx, "more than one instance carries the request's tag", "request", r.ID,
+			"adopted", adopted, "duplicates", added)
+		_, err = audit.Record(ctx, tx.Conn(), audit.Event{Actor: audit.System, Action: audit.RequestDuplicate,
+			TargetType: audit.TargetRequest, TargetID: strconv.FormatInt(r.ID, 10), TeamID: r.TeamID,
+			Details: map[string]any{"instance_ids": all, "adopted": adopted, "duplicates": added,
+				"tag": TagKey + "=" + w.tag(r), "search": search}})
+		return err
+	})
+}
+
+// recheckTag is the one more tag search of a request whose create was sent
+// again after an unanswered one: an instance JD Cloud carried out later than
+// the window shows up here as a duplicate instead of billing unseen.
+func (st *step) recheckTag(ctx context.Context) error {
+	w, r := st.w, st.r
+	found, err := st.findTagged(ctx)
+	if err != nil {
+		tries := r.TagCheckTries + 1
+		if tries >= maxRecheckTries {
+			w.cfg.Log.ErrorContext(ctx, "gave up the last search for the request's tag; look for it by hand", "request", r.ID,
+				"tag", TagKey+"="+w.tag(r), "err", err)
+			_, uerr := st.db.UpdateRequest(ctx, r.ID, r.Status, postgres.RequestUpdate{ClearTagCheck: true, TagCheckTries: &tries})
+			return uerr
+		}
+		_, uerr := st.db.UpdateRequest(ctx, r.ID, r.Status, postgres.RequestUpdate{
+			TagCheckAt: ptr(st.now.Add(w.backoff(w.cfg.RetryBase, w.cfg.RetryMax, tries))), TagCheckTries: &tries,
+		})
+		return uerr
+	}
+	if err := st.recordDuplicates(ctx, found, r.InstanceID, "recheck"); err != nil {
+		return err
+	}
+	_, err = st.db.UpdateRequest(ctx, r.ID, r.Status, postgres.RequestUpdate{ClearTagCheck: true, RecheckTag: ptr(false)})
+	return err
 }
 
 // createRequest builds the createInstanceFromBackup body from the stored
@@ -399,23 +565,43 @@ func (w *Worker) createRequest(r postgres.Request) (jdcloud.CreateInstanceFromBa
 }
 
 // created records the instance (created or adopted) and moves to creating.
-func (st *step) created(ctx context.Context, instanceID, status, action string) error {
+// ended is when the create call that made it ended, on the database's clock.
+func (st *step) created(ctx context.Context, instanceID, status string, ended time.Time, action string) error {
 	w, r := st.w, st.r
-	return st.transition(ctx, Provisioning, Creating, postgres.RequestUpdate{
-		InstanceID: &instanceID, InstanceStatus: &status, InstanceCreatedAt: ptr(time.Now()),
-		NextCheckAt: ptr(time.Now().Add(w.cfg.PollBase)), PollCount: ptr(0), FailureReason: ptr(""),
-	}, action, map[string]any{"instance_id": instanceID, "tag": TagKey + "=" + w.tag(r), "attempt": r.CreateAttempts})
+	u := postgres.RequestUpdate{
+		InstanceID: &instanceID, InstanceStatus: &status, InstanceCreatedAt: &ended, CreateEndedAt: &ended,
+		NextCheckAt: ptr(st.now.Add(w.cfg.PollBase)), PollCount: ptr(0), FailureReason: ptr(""), ClearRetrySince: true,
+	}
+	// After an unanswered create, JD Cloud may still carry out one more (the
+	// one concluded "not performed", or a second one for the same call):
+	// search the tag once more a window after this instance's create ended.
+	if r.RecheckTag || action == audit.RequestInstanceAdopted {
+		u.TagCheckAt, u.TagCheckTries = ptr(ended.Add(w.cfg.VisibilityWindow)), ptr(0)
+	}
+	return st.transition(ctx, Provisioning, Creating, u,
+		action, map[string]any{"instance_id": instanceID, "tag": TagKey + "=" + w.tag(r), "attempt": r.CreateAttempts})
 }
 
-// track polls the instance until it runs, fails, or the build times out.
+// track polls the instance until it runs, fails, or the build times out. The
+// not-found tolerance counts from the end of the create to the moment this
+// poll was sent, both on the database's clock.
 func (st *step) track(ctx context.Context) error {
 	w, r := st.w, st.r
-	inst, err := st.cloud.DescribeInstanceAttributes(ctx, r.Region, r.InstanceID)
-	since := time.Duration(0)
-	if r.InstanceCreatedAt != nil {
-		since = time.Since(*r.InstanceCreatedAt)
+	sent, err := st.db.Now(ctx)
+	if err != nil {
+		return err
 	}
-	next := ptr(time.Now().Add(w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1)))
+	inst, err := st.cloud.DescribeInstanceAttributes(ctx, r.Region, r.InstanceID)
+	var since, built time.Duration
+	if r.CreateEndedAt != nil {
+		since = sent.Sub(*r.CreateEndedAt)
+	} else if r.InstanceCreatedAt != nil {
+		since = sent.Sub(*r.InstanceCreatedAt)
+	}
+	if r.InstanceCreatedAt != nil {
+		built = sent.Sub(*r.InstanceCreatedAt)
+	}
+	next := ptr(st.now.Add(w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1)))
 	switch {
 	case err == nil && inst.InstanceStatus == jdcloud.StatusRunning:
 		return st.transition(ctx, Creating, Ready, postgres.RequestUpdate{
@@ -423,15 +609,19 @@ func (st *step) track(ctx context.Context) error {
 		}, audit.RequestReady, map[string]any{"instance_id": r.InstanceID, "internal_domain_name": inst.InternalDomainName,
 			"instance_port": inst.InstancePort})
 	case err == nil && jdcloud.StatusFailed(inst.InstanceStatus):
+		st.r.InstanceStatus = inst.InstanceStatus
 		return st.fail(ctx, Creating, "The instance "+r.InstanceID+" reached "+inst.InstanceStatus+" on JD Cloud.", nil)
-	case since > w.cfg.BuildTimeout:
+	case built > w.cfg.BuildTimeout:
+		if err == nil {
+			st.r.InstanceStatus = inst.InstanceStatus
+		}
 		return st.fail(ctx, Creating, fmt.Sprintf("The instance %s was not running after %s (build timeout); it may need cleaning up.",
 			r.InstanceID, w.cfg.BuildTimeout), nil)
 	case err != nil && jdcloud.IsNotFound(err) && since > w.cfg.VisibilityWindow:
 		return st.fail(ctx, Creating, "The instance "+r.InstanceID+" cannot be found on JD Cloud.", err)
 	case err != nil:
 		// Not visible yet, throttled, or a transient failure: poll again.
-		return st.later(ctx, Creating, time.Until(*next), r.PollCount+1)
+		return st.later(ctx, Creating, next.Sub(st.now), r.PollCount+1)
 	}
 	if inst.InstanceStatus != r.InstanceStatus {
 		w.cfg.Log.InfoContext(ctx, "instance status", "request", r.ID, "instance", r.InstanceID, "status", inst.InstanceStatus)
@@ -445,14 +635,17 @@ func (st *step) track(ctx context.Context) error {
 // later schedules the next look at r without changing its state.
 func (st *step) later(ctx context.Context, from Status, after time.Duration, polls int) error {
 	_, err := st.db.UpdateRequest(ctx, st.r.ID, string(from), postgres.RequestUpdate{
-		NextCheckAt: ptr(time.Now().Add(after)), PollCount: &polls,
+		NextCheckAt: ptr(st.now.Add(after)), PollCount: &polls,
 	})
 	return err
 }
 
-// fail moves r to failed with reason (and JD Cloud's answer, when cause has one).
+// fail moves r to failed with reason (and JD Cloud's answer, when cause has one),
+// keeping the instance status last seen. A request that sent a create whose
+// outcome stayed unknown gets one more tag search a window later, so an
+// instance that appears after all is found.
 func (st *step) fail(ctx context.Context, from Status, reason string, cause error) error {
-	r := st.r
+	w, r := st.w, st.r
 	details := map[string]any{"reason": reason}
 	var failure json.RawMessage
 	var api *jdcloud.APIError
@@ -462,11 +655,18 @@ func (st *step) fail(ctx context.Context, from Status, reason string, cause erro
 		failure, _ = json.Marshal(f)
 		details["jdcloud"] = f
 	}
+	u := postgres.RequestUpdate{FailureReason: &reason, Failure: failure}
 	if r.InstanceID != "" {
 		details["instance_id"] = r.InstanceID
+		u.InstanceStatus = ptr(r.InstanceStatus)
+		if r.InstanceStatus != "" {
+			details["instance_status"] = r.InstanceStatus
+		}
 	}
-	return st.transition(ctx, from, Failed, postgres.RequestUpdate{FailureReason: &reason, Failure: failure},
-		audit.RequestFailed, details)
+	if r.RecheckTag || (r.CreateSentAt != nil && r.InstanceID == "") {
+		u.RecheckTag, u.TagCheckAt, u.TagCheckTries = ptr(true), ptr(st.now.Add(w.cfg.VisibilityWindow)), ptr(0)
+	}
+	return st.transition(ctx, from, Failed, u, audit.RequestFailed, details)
 }
 
 // transition moves r from one state to another with its audit event, in one
@@ -494,9 +694,18 @@ func (w *Worker) backoff(base, max time.Duration, n int) time.Duration {
 	for i := 1; i < n && d < max; i++ {
 		d *= 2
 	}
-	d = min(d, max)
-	// ±20% jitter keeps replicas from polling in step.
-	return d - d/5 + rand.N(2*d/5+1)
+	return jitter(min(d, max))
+}
+
+// jitter spreads d by ±20%, which keeps replicas from polling in step.
+func jitter(d time.Duration) time.Duration { return d - d/5 + rand.N(2*d/5+1) }
+
+// latest returns the later of two times.
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // describe renders a JD Cloud error for users: status, message and request id.

@@ -80,8 +80,11 @@ func TestWorkerFaults(t *testing.T) {
 		{name: "build timeout fails the request and keeps the instance id", op: jdcloud.OpCreateInstanceFromBackup,
 			fault: jdcloudsim.Fault{}, cfg: func(c *restore.WorkerConfig) { c.BuildTimeout = 100 * time.Millisecond },
 			wantStatus: restore.Failed, wantReason: "build timeout", wantCreates: 1},
-		{name: "endless throttling gives up at the limit", op: jdcloud.OpCreateInstanceFromBackup,
-			fault: jdcloudsim.Fault{ThrottleRate: 1}, wantStatus: restore.Failed, wantReason: "Gave up after 5 create attempts", wantCreates: 0},
+		{name: "endless throttling gives up when the retry budget is spent", op: jdcloud.OpCreateInstanceFromBackup,
+			fault: jdcloudsim.Fault{ThrottleRate: 1}, cfg: func(c *restore.WorkerConfig) { c.RetryBudget = time.Second },
+			wantStatus: restore.Failed, wantReason: "JD Cloud did not take the create for 1s", wantCreates: 0},
+		{name: "more throttled creates than the attempt limit are retried", op: jdcloud.OpCreateInstanceFromBackup,
+			fault: jdcloudsim.Fault{ThrottleNext: 12}, wantStatus: restore.Ready, wantCreates: 1, wantEvent: audit.RequestInstanceCreated},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

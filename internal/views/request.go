@@ -1,5 +1,7 @@
 package views
 
+import "time"
+
 // RequestDetail is a request's page.
 type RequestDetail struct {
 	ID             int64
@@ -27,6 +29,7 @@ type RequestDetail struct {
 	FailureReason  string
 	Failure        []Param
 	Progress       string // what the worker is doing, in words
+	Duplicates     []DuplicateInstance
 
 	CanApprove      bool
 	CanReject       bool
@@ -37,6 +40,17 @@ type RequestDetail struct {
 	RejectError     string
 
 	Timeline []AuditEvent
+}
+
+// DuplicateInstance is an instance carrying a request's tag that is not the
+// request's own: someone must delete it, since it bills until then.
+type DuplicateInstance struct {
+	InstanceID string
+	Name       string
+	Region     string
+	RequestID  int64
+	Team       string
+	Found      time.Time
 }
 
 // Param is one labelled value.

@@ -64,6 +64,8 @@ type DashboardRequests struct {
 	Waiting      []RequestRow // the oldest of those
 	Activity     []AuditEvent // latest events the viewer may see, newest first
 	AuditHref    string       // the audit log, when the viewer may open it
+	Admin        bool         // show the instances to delete
+	Duplicates   []DuplicateInstance
 }
 
 // Duration renders a span for people: "45 s", "12 min", "3 h 20 min",

@@ -1,0 +1,272 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"restoredesk/internal/audit"
+	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/jdcloud/jdcloudsim"
+	"restoredesk/internal/postgres"
+	"restoredesk/internal/restore"
+)
+
+// These tests reproduce what a slow or stalled JD Cloud does to the
+// at-most-once promise, with the real `web worker` and `web jdcloud-sim`
+// processes: the worker must reason from when its calls were sent and ended,
+// not from when answers happened to arrive. Their timings follow the worker's
+// fixed poll backoff (2 s, 4 s, 8 s, then 10 s), so a search or poll that is
+// sent inside the window answers after it.
+
+// setFault sets op's fault on the simulator through its control API.
+func (w *world) setFault(op, spec string) {
+	w.t.Helper()
+	req, _ := http.NewRequest(http.MethodPut, w.control+"/faults/"+op, strings.NewReader(spec))
+	if spec == "" {
+		req, _ = http.NewRequest(http.MethodDelete, w.control+"/faults/"+op, nil)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		w.t.Fatalf("set fault %s %q: %d", op, spec, resp.StatusCode)
+	}
+}
+
+// setEnv overrides app settings for the processes started from now on.
+func (w *world) setEnv(kv ...string) { w.env = append(w.env, kv...) }
+
+// wantNoFailure asserts that the request never failed on the way.
+func (w *world) wantNoFailure(id int64) {
+	w.t.Helper()
+	if n := w.events(id, audit.RequestFailed); n != 0 {
+		w.t.Errorf("%d request.failed events, want 0", n)
+	}
+}
+
+// duplicates returns the instance ids recorded as request id's duplicates.
+func (w *world) duplicates(id int64) []string {
+	w.t.Helper()
+	dups, err := postgres.New(w.pool).RequestDuplicates(w.t.Context(), id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var out []string
+	for _, d := range dups {
+		out = append(out, d.InstanceID)
+	}
+	return out
+}
+
+// duplicateEvent returns the details of request id's request.duplicate_instance event.
+func (w *world) duplicateEvent(id int64) map[string]any {
+	w.t.Helper()
+	var raw []byte
+	err := w.pool.QueryRow(w.t.Context(), `SELECT details FROM audit_events
+		WHERE target_type = 'request' AND target_id = $1 AND action = $2`, strconv.FormatInt(id, 10), audit.RequestDuplicate).Scan(&raw)
+	if err != nil {
+		w.t.Fatalf("no request.duplicate_instance event: %v", err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(raw, &d); err != nil {
+		w.t.Fatal(err)
+	}
+	return d
+}
+
+// testSlowSearches: the create is performed but its answer lost, the instance
+// stays invisible for 17 s of a 20 s window, and every tag search takes 9 s.
+// A search sent at second ~13 answers at ~22, after the window: that answer
+// must not count as "not created", since the search was sent inside it.
+func testSlowSearches(t *testing.T, bin string) {
+	w := newWorld(t, bin, "createInstanceFromBackup:drop-next=1,visibility-delay=17s")
+	w.setEnv("JDCLOUD_VISIBILITY_WINDOW=20s")
+	id := submitAndApprove(t, w)
+	w.setFault(jdcloud.OpDescribeInstances, "latency=9s")
+	p := w.worker("web worker")
+	r := w.waitFinalWithin(90*time.Second, id, p)
+	w.wantOneInstance(id, r)
+	w.wantNoFailure(id)
+	if adopted := w.events(id, audit.RequestInstanceAdopted); adopted != 1 {
+		t.Errorf("%d request.instance_adopted events, want 1", adopted)
+	}
+}
+
+// testSlowPolls: the create answers, the instance stays invisible for 17 s of
+// a 20 s window, and every status poll takes 9 s. A poll sent at ~13 s
+// answers "not found" at ~22 s; the tolerance counts from its sending, so the
+// request must not fail while its instance builds and runs.
+func testSlowPolls(t *testing.T, bin string) {
+	w := newWorld(t, bin, "createInstanceFromBackup:visibility-delay=17s")
+	w.setEnv("JDCLOUD_VISIBILITY_WINDOW=20s")
+	id := submitAndApprove(t, w)
+	w.setFault(jdcloud.OpDescribeInstanceAttributes, "latency=9s")
+	p := w.worker("web worker")
+	r := w.waitFinalWithin(90*time.Second, id, p)
+	w.wantOneInstance(id, r)
+	w.wantNoFailure(id)
+}
+
+// testStalledCreate: the gateway holds the create past the client's 10 s
+// timeout and JD Cloud carries it out 6 s after the client gave up (W/2 of a
+// 12 s window), visible 3 s later (W/4). The window counts from the end of
+// the call, so the worker finds the instance instead of creating another.
+func testStalledCreate(t *testing.T, bin string) {
+	w := newWorld(t, bin, "createInstanceFromBackup:hold=16s,hold-next=1,visibility-delay=3s")
+	w.setEnv("JDCLOUD_VISIBILITY_WINDOW=12s", "JDCLOUD_TIMEOUT=10s")
+	id := submitAndApprove(t, w)
+	p := w.worker("web worker")
+	r := w.waitFinalWithin(90*time.Second, id, p)
+	w.wantOneInstance(id, r)
+	w.wantNoFailure(id)
+	if st := w.simStats(); st.Injected["hold"] != 1 {
+		t.Errorf("the simulator held %d calls, want 1 (the fault did not bite)", st.Injected["hold"])
+	}
+}
+
+// testLateCreate: the create is held past the client's 3 s timeout and
+// carried out 11 s after the client gave up, later than the 8 s window. The
+// worker rightly concludes it did not happen and creates again; the late
+// instance must then be found by the last tag search and reported, on the
+// request page, to admins and in the metrics, never left billing silently.
+func testLateCreate(t *testing.T, bin string) {
+	w := newWorld(t, bin, "createInstanceFromBackup:hold=14s,hold-next=1")
+	w.setEnv("JDCLOUD_VISIBILITY_WINDOW=8s", "JDCLOUD_TIMEOUT=3s")
+	runCLI(t, bin, w.env, procPassword+"\n", "user", "add", "-username", "root", "-email", "root@example.com",
+		"-name", "Root", "-admin", "-password-stdin")
+	id := submitAndApprove(t, w)
+	p := w.worker("web worker")
+	r := w.waitFinalWithin(60*time.Second, id, p)
+	if r.Status != string(restore.Ready) {
+		t.Fatalf("request %d ended %s (%s), want ready", id, r.Status, r.Reason)
+	}
+	waitFor(t, 60*time.Second, "the late instance to be reported", func() bool { return len(w.duplicates(id)) == 1 }, p)
+	tagged := w.tagged(id)
+	if len(tagged) != 2 {
+		t.Fatalf("%d instances carry the tag, want 2 (the late one and the retry's)", len(tagged))
+	}
+	dup := w.duplicates(id)[0]
+	if dup == r.InstanceID || !slices.ContainsFunc(tagged, func(in jdcloud.Instance) bool { return in.InstanceID == dup }) {
+		t.Errorf("duplicate %q: want the tagged instance that is not the request's %q", dup, r.InstanceID)
+	}
+	d := w.duplicateEvent(id)
+	if d["adopted"] != r.InstanceID || fmt.Sprint(d["duplicates"]) != "["+dup+"]" || len(d["instance_ids"].([]any)) != 2 || d["search"] != "recheck" {
+		t.Errorf("request.duplicate_instance details %v", d)
+	}
+
+	_, srv := w.serve("web serve")
+	if _, body := srv.SignIn(t, "alice", procPassword).Get(t, fmt.Sprintf("/requests/%d", id)); !strings.Contains(body, dup) ||
+		!strings.Contains(body, "more than one instance") {
+		t.Errorf("the request page does not show duplicate %s", dup)
+	}
+	if _, body := srv.SignIn(t, "root", procPassword).Get(t, "/"); !strings.Contains(body, "Instances to delete") || !strings.Contains(body, dup) {
+		t.Errorf("the admin's dashboard does not list duplicate %s", dup)
+	}
+	resp, err := http.Get(w.metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(metrics), "\nrestoredesk_duplicate_instances 1\n") {
+		t.Errorf("metrics lack restoredesk_duplicate_instances 1")
+	}
+}
+
+// testTwoTagged: the create is performed and its answer lost, and meanwhile a
+// second instance with the request's tag appears (as if JD Cloud had carried
+// the call out twice). The worker adopts the earliest-created one and records
+// the other as a duplicate.
+func testTwoTagged(t *testing.T, bin string) {
+	w := newWorld(t, bin, "createInstanceFromBackup:drop-next=1,visibility-delay=4s")
+	w.setEnv("JDCLOUD_VISIBILITY_WINDOW=10s")
+	id := submitAndApprove(t, w)
+	p := w.worker("web worker")
+	waitFor(t, 20*time.Second, "the first create", func() bool { return w.simStats().Creates == 1 }, p)
+	w.createTagged(id)
+	r := w.waitFinalWithin(60*time.Second, id, p)
+	if r.Status != string(restore.Ready) {
+		t.Fatalf("request %d ended %s (%s), want ready", id, r.Status, r.Reason)
+	}
+	waitFor(t, 40*time.Second, "the second instance to be reported", func() bool { return len(w.duplicates(id)) == 1 }, p)
+	tagged := w.tagged(id)
+	if len(tagged) != 2 {
+		t.Fatalf("%d tagged instances, want 2", len(tagged))
+	}
+	first := tagged[0]
+	for _, in := range tagged[1:] {
+		if in.CreateTime < first.CreateTime || (in.CreateTime == first.CreateTime && in.InstanceID < first.InstanceID) {
+			first = in
+		}
+	}
+	if r.InstanceID != first.InstanceID {
+		t.Errorf("the request adopted %s, want the earliest created %s", r.InstanceID, first.InstanceID)
+	}
+	if dups := w.duplicates(id); dups[0] == r.InstanceID {
+		t.Errorf("the request's own instance is recorded as a duplicate")
+	}
+	if n := w.events(id, audit.RequestDuplicate); n != 1 {
+		t.Errorf("%d request.duplicate_instance events, want 1", n)
+	}
+}
+
+// createTagged has the simulator create an instance carrying request id's
+// tag, from the request's own parameters, as if JD Cloud had done it.
+func (w *world) createTagged(id int64) {
+	t := w.t
+	t.Helper()
+	db := postgres.New(w.pool)
+	req, err := db.Request(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dep, err := db.Deployment(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec jdcloud.RestoredInstanceSpec
+	if err := json.Unmarshal(req.Spec, &spec); err != nil {
+		t.Fatal(err)
+	}
+	spec.InstanceName = "restore-" + strconv.FormatInt(id, 10)
+	spec.TagSpec = []jdcloud.Tag{{Key: restore.TagKey, Value: dep.ID + "/" + strconv.FormatInt(id, 10)}}
+	ep, err := jdcloud.ParseEndpoint(w.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jdcloud.New(jdcloudsim.DemoAccessKey, jdcloudsim.DemoSecretKey, jdcloud.WithEndpoint(ep))
+	if _, err := c.CreateInstanceFromBackup(t.Context(), req.Region, jdcloud.CreateInstanceFromBackupRequest{
+		BackupID: req.BackupID, Engine: req.Engine, InstanceSpec: spec}); err != nil {
+		t.Fatalf("create the second tagged instance: %v", err)
+	}
+}
+
+// testThrottledMinute: JD Cloud answers every create with 429 for a whole
+// minute. Those creates were certainly not performed, so the worker retries
+// within its time budget (10 minutes by default) and the request becomes
+// ready with one instance once the throttling stops.
+func testThrottledMinute(t *testing.T, bin string) {
+	w := newWorld(t, bin, "createInstanceFromBackup:throttle-rate=1")
+	id := submitAndApprove(t, w)
+	p := w.worker("web worker")
+	time.Sleep(time.Minute)
+	if r := w.request(id); r.Status != string(restore.Provisioning) {
+		t.Fatalf("after a minute of 429s the request is %s (%s), want still provisioning", r.Status, r.Reason)
+	}
+	if st := w.simStats(); st.Injected["throttle"] < 5 {
+		t.Fatalf("only %d throttled creates in a minute", st.Injected["throttle"])
+	}
+	w.setFault(jdcloud.OpCreateInstanceFromBackup, "")
+	r := w.waitFinalWithin(90*time.Second, id, p)
+	w.wantOneInstance(id, r)
+	w.wantNoFailure(id)
+}
