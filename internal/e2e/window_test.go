@@ -116,13 +116,13 @@ func testSlowPolls(t *testing.T, bin string) {
 	w.wantNoFailure(id)
 }
 
-// testStalledCreate: the gateway holds the create past the client's 10 s
-// timeout and JD Cloud carries it out 6 s after the client gave up (W/2 of a
-// 12 s window), visible 3 s later (W/4). The window counts from the end of
-// the call, so the worker finds the instance instead of creating another.
+// testStalledCreate: the gateway holds the create past the client's default
+// 30 s timeout and JD Cloud carries it out 6 s after the client gave up (W/2
+// of a 12 s window), visible 3 s later (W/4). The window counts from the end
+// of the call, so the worker finds the instance instead of creating another.
 func testStalledCreate(t *testing.T, bin string) {
-	w := newWorld(t, bin, "createInstanceFromBackup:hold=16s,hold-next=1,visibility-delay=3s")
-	w.setEnv("JDCLOUD_VISIBILITY_WINDOW=12s", "JDCLOUD_TIMEOUT=10s")
+	w := newWorld(t, bin, "createInstanceFromBackup:hold=36s,hold-next=1,visibility-delay=3s")
+	w.setEnv("JDCLOUD_VISIBILITY_WINDOW=12s")
 	id := submitAndApprove(t, w)
 	p := w.worker("web worker")
 	r := w.waitFinalWithin(90*time.Second, id, p)
