@@ -53,6 +53,7 @@ func TestProcesses(t *testing.T) {
 	t.Run("stalled create carried out after the window", func(t *testing.T) { t.Parallel(); testLateCreate(t, bin) })
 	t.Run("two tagged instances", func(t *testing.T) { t.Parallel(); testTwoTagged(t, bin) })
 	t.Run("a minute of throttled creates", func(t *testing.T) { t.Parallel(); testThrottledMinute(t, bin) })
+	t.Run("database outage", func(t *testing.T) { t.Parallel(); testDatabaseOutage(t, bin) })
 }
 
 // procPassword is the password of the users the tests create with the CLI.
@@ -152,6 +153,7 @@ type world struct {
 	endpoint string // the simulated JD Cloud API
 	control  string // the simulator's control API
 	metrics  string // the metrics of the last `web serve` started
+	dbURL    string // the world's database
 }
 
 func newWorld(t *testing.T, bin string, fault ...string) *world {
@@ -162,7 +164,7 @@ func newWorld(t *testing.T, bin string, fault ...string) *world {
 	for _, f := range fault {
 		args = append(args, "-fault", f)
 	}
-	w := &world{t: t, bin: bin, endpoint: "http://" + simAddr, control: "http://" + controlAddr}
+	w := &world{t: t, bin: bin, endpoint: "http://" + simAddr, control: "http://" + controlAddr, dbURL: dbURL}
 	w.sim = startProc(t, "jdcloud-sim", bin, []string{"PATH=" + os.Getenv("PATH")}, args...)
 	waitFor(t, 10*time.Second, "the simulator", func() bool { return httpOK(w.control + "/stats") }, w.sim)
 	w.env = []string{

@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -269,4 +272,105 @@ func testThrottledMinute(t *testing.T, bin string) {
 	r := w.waitFinalWithin(90*time.Second, id, p)
 	w.wantOneInstance(id, r)
 	w.wantNoFailure(id)
+}
+
+// dbProxy is a TCP proxy in front of PostgreSQL that a test can cut and
+// restore, on the same address: PostgreSQL unreachable, as the app sees it
+// when the network or the server goes away.
+type dbProxy struct {
+	t      *testing.T
+	addr   string // where the app connects
+	target string // the real server
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  []net.Conn
+}
+
+func newDBProxy(t *testing.T, target string) *dbProxy {
+	p := &dbProxy{t: t, addr: freeAddr(t), target: target}
+	p.restore()
+	t.Cleanup(p.cut)
+	return p
+}
+
+// restore listens again and forwards every new connection.
+func (p *dbProxy) restore() {
+	ln, err := net.Listen("tcp", p.addr)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			s, err := net.Dial("tcp", p.target)
+			if err != nil {
+				c.Close()
+				continue
+			}
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			go func() { io.Copy(s, c); s.Close() }()
+			go func() { io.Copy(c, s); c.Close() }()
+		}
+	}()
+}
+
+// cut refuses new connections and breaks the open ones.
+func (p *dbProxy) cut() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ln != nil {
+		p.ln.Close()
+		p.ln = nil
+	}
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.conns = nil
+}
+
+// testDatabaseOutage: PostgreSQL becomes unreachable while a request is
+// being executed. Pages answer 503 with plain words, never 500; when the
+// database is back, pages work again and the worker finishes the request by
+// itself, with one instance.
+func testDatabaseOutage(t *testing.T, bin string) {
+	w := newWorld(t, bin, "createInstanceFromBackup:latency=2s")
+	u, err := url.Parse(w.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newDBProxy(t, u.Host)
+	u.Host = proxy.addr
+	w.setEnv("DATABASE_URL=" + u.String())
+	p, srv := w.serve("web serve")
+	alice := srv.SignIn(t, "alice", procPassword)
+	id := submitThroughForm(t, alice)
+	if resp, _ := srv.SignIn(t, "bob", procPassword).PostForm(t, fmt.Sprintf("/requests/%d/approve", id), nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("approve: %d", resp.StatusCode)
+	}
+	waitFor(t, 20*time.Second, "the create to be sent", func() bool { return w.simStats().Calls[jdcloud.OpCreateInstanceFromBackup] == 1 }, p)
+	proxy.cut()
+	for _, path := range []string{fmt.Sprintf("/requests/%d", id), "/", "/requests"} {
+		resp, body := alice.Get(t, path)
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, "Try again in a moment") {
+			t.Errorf("GET %s with the database gone: %d, want 503 saying to try again\n%.300s", path, resp.StatusCode, body)
+		}
+	}
+	time.Sleep(3 * time.Second) // the worker meets the outage too
+	proxy.restore()
+	r := w.waitFinalWithin(60*time.Second, id, p)
+	w.wantOneInstance(id, r)
+	if resp, _ := alice.Get(t, fmt.Sprintf("/requests/%d", id)); resp.StatusCode != http.StatusOK {
+		t.Errorf("the request page after the outage: %d", resp.StatusCode)
+	}
+	if strings.Contains(p.out.String(), `"status":500`) {
+		t.Errorf("a page answered 500 during the outage")
+	}
 }

@@ -36,6 +36,8 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 		status, msg = http.StatusNotFound, "Not found"
 	case errors.Is(err, context.DeadlineExceeded):
 		status, msg = http.StatusServiceUnavailable, "The server took too long to answer"
+	case postgres.IsUnavailable(err):
+		status, msg = http.StatusServiceUnavailable, "Restore Desk cannot reach its database right now. Try again in a moment."
 	}
 	if status == http.StatusNotFound && msg == http.StatusText(http.StatusNotFound) {
 		msg = "Page not found"
