@@ -1034,3 +1034,99 @@ func TestNoSecretInLogs(t *testing.T) {
 		t.Errorf("credential prints as %v", cred)
 	}
 }
+
+// byTimeRequest is a point-in-time restore of mysql-payorders1 (db.mysql.s1.large, 500 GB).
+func byTimeRequest(at time.Time, tag string) jdcloud.CreateInstanceByTimeRequest {
+	return jdcloud.CreateInstanceByTimeRequest{RestoreTime: jdcloud.FormatRestoreTime(at), InstanceSpec: jdcloud.RestoredInstanceSpec{
+		InstanceName: "restore-pit", InstanceClass: "db.mysql.s1.large", InstanceStorageGB: 500,
+		AzID: []string{"cn-north-1a", "cn-north-1b"}, VpcID: "vpc-payrestore", SubnetID: "subnet-payrestora",
+		ChargeSpec: jdcloud.ChargeSpec{ChargeMode: jdcloud.ChargePostpaidByDuration},
+		TagSpec:    []jdcloud.Tag{{Key: "restoredesk", Value: tag}},
+	}}
+}
+
+// TestCreateInstanceByTime: the client's restoreTime (Beijing time, no zone) reaches the
+// simulator as the moment meant, the simulator enforces its own window and the size rules, and
+// the calls around point-in-time restores answer as on JD Cloud.
+func TestCreateInstanceByTime(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	ctx := t.Context()
+	// Yesterday 14:30 Beijing time is yesterday 06:30 UTC.
+	y := e.clock.Now().In(jdcloud.TimeZone).AddDate(0, 0, -1)
+	at := time.Date(y.Year(), y.Month(), y.Day(), 14, 30, 0, 0, jdcloud.TimeZone)
+	created, err := e.client.CreateInstanceByTime(ctx, "cn-north-1", "mysql-payorders1", byTimeRequest(at, "dep1/pit"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	point, ok := e.sim.RestorePoint("cn-north-1", created.InstanceID)
+	if !ok || !point.Equal(at) || point.UTC().Hour() != 6 || point.UTC().Minute() != 30 {
+		t.Errorf("the simulator restored to %s (%v), want %s = 06:30 UTC", point.UTC(), ok, at.UTC())
+	}
+	in, ok := e.sim.Instance("cn-north-1", created.InstanceID)
+	if !ok || in.InstanceStatus != jdcloud.StatusBuilding || in.Engine != jdcloud.EngineMySQL {
+		t.Errorf("new instance %+v", in)
+	}
+
+	refused := func(name string, err error, text string) {
+		t.Helper()
+		var api *jdcloud.APIError
+		if !errors.As(err, &api) || api.HTTPStatus != 400 || !strings.Contains(api.Message, text) {
+			t.Errorf("%s: %v, want a 400 mentioning %q", name, err, text)
+		}
+	}
+	now := e.clock.Now()
+	_, err = e.client.CreateInstanceByTime(ctx, "cn-north-1", "mysql-payorders1", byTimeRequest(now.Add(time.Hour), "dep1/x"))
+	refused("in the future", err, "later than the latest restorable moment")
+	_, err = e.client.CreateInstanceByTime(ctx, "cn-north-1", "mysql-payorders1", byTimeRequest(now.AddDate(0, 0, -8), "dep1/x"))
+	refused("eight days ago", err, "earlier than the earliest restorable moment")
+	small := byTimeRequest(at, "dep1/x")
+	small.InstanceSpec.InstanceStorageGB = 200
+	_, err = e.client.CreateInstanceByTime(ctx, "cn-north-1", "mysql-payorders1", small)
+	refused("less storage than the source", err, "smaller than the source's 500 GB")
+	pg := byTimeRequest(at, "dep1/x")
+	pg.InstanceSpec.InstanceClass = "db.pg.s1.medium"
+	_, err = e.client.CreateInstanceByTime(ctx, "cn-north-1", "pg-payledger1", pg)
+	refused("PostgreSQL", err, "does not support PostgreSQL")
+	if _, err := e.client.CreateInstanceByTime(ctx, "cn-north-1", "mysql-nosuch1", byTimeRequest(at, "dep1/x")); !jdcloud.IsNotFound(err) {
+		t.Errorf("unknown source: %v, want not found", err)
+	}
+
+	policy, err := e.client.DescribeBackupPolicy(ctx, "cn-north-1", "mysql-payorders1")
+	if err != nil || policy.RetentionPeriod != 7 || policy.BinlogRetentionPeriod != 7 {
+		t.Errorf("backup policy %+v, %v", policy, err)
+	}
+	_, err = e.client.DescribeLatestRestoreTime(ctx, "cn-north-1", "mysql-payorders1")
+	refused("latest restore time of MySQL", err, "SQL Server instances only")
+	latest, err := e.client.DescribeLatestRestoreTime(ctx, "cn-north-1", "sqlserver-payrecon01")
+	if err != nil || latest.After(now) || now.Sub(latest) > 5*time.Minute {
+		t.Errorf("SQL Server's latest restore time %s (%v), want within 5 minutes before %s", latest, err, now)
+	}
+	if st := e.sim.Stats(); st.Creates != 1 {
+		t.Errorf("%d creates, want 1", st.Creates)
+	}
+}
+
+// TestCreateInstanceByTimeFaults: the point-in-time create has the create's faults, and the
+// client never repeats it.
+func TestCreateInstanceByTimeFaults(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.sim.SetFault(jdcloud.OpCreateInstanceByTime, jdcloudsim.Fault{DropNext: 1, VisibilityDelay: 30 * time.Second})
+	at := e.clock.Now().Add(-3 * time.Hour)
+	_, err := e.client.CreateInstanceByTime(t.Context(), "cn-north-1", "mysql-payorders1", byTimeRequest(at, "dep1/drop"))
+	if jdcloud.Classify(err) != jdcloud.Ambiguous {
+		t.Fatalf("dropped create: %v (%v), want ambiguous", err, jdcloud.Classify(err))
+	}
+	tagged := e.sim.InstancesByTag("cn-north-1", "restoredesk", "dep1/drop")
+	if len(tagged) != 1 || e.sim.Stats().Creates != 1 {
+		t.Fatalf("%d tagged instances after a dropped create, want 1", len(tagged))
+	}
+	byTag := jdcloud.DescribeInstancesQuery{TagFilters: []jdcloud.TagFilter{{Key: "restoredesk", Values: []string{"dep1/drop"}}}}
+	if found, err := e.client.AllInstances(t.Context(), "cn-north-1", byTag); err != nil || len(found) != 0 {
+		t.Errorf("visible before the delay: %d, %v", len(found), err)
+	}
+	if calls := e.observed(); len(calls) != 2 { // the create, once, and the search
+		t.Errorf("%d calls, want 2: %+v", len(calls), calls)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -44,6 +45,8 @@ const (
 	FieldPort             = "instanceSpec.instancePort"
 	FieldInstanceType     = "instanceSpec.instanceType"
 	FieldTagSpec          = "instanceSpec.tagSpec"
+	FieldRestoreTime      = "restoreTime" // createInstanceByTime
+	FieldSourceInstance   = "instanceId"  // createInstanceByTime's source, a path parameter
 )
 
 // Limits used by the rules below; change them here.
@@ -83,6 +86,15 @@ type Facts struct {
 	AZs []string
 	// Subnet is the subnet named by instanceSpec.subnetId; nil when it does not exist.
 	Subnet *Subnet
+
+	// For createInstanceByTime (ValidateCreateByTime):
+	// Source is the source instance; nil when it does not exist.
+	Source *Instance
+	// RestoreAt is the restore point as understood; zero when restoreTime is missing or
+	// unreadable (the caller parses it: the simulator with its own code).
+	RestoreAt time.Time
+	// Window is the span the restore point must lie in (see RestoreWindowFor).
+	Window RestoreWindow
 }
 
 // Problem is one broken rule, keyed by the API field path it concerns.
@@ -120,15 +132,34 @@ func (ps Problems) String() string {
 	return strings.Join(parts, "; ")
 }
 
-// Rule is one parameter rule of createInstanceFromBackup.
+// sourceClass is the class of a point-in-time restore's source instance.
+func sourceClass(in *ruleInput) (InstanceClass, bool) {
+	if in.facts.Source == nil {
+		return InstanceClass{}, false
+	}
+	return LookupClass(in.facts.Source.InstanceClass)
+}
+
+// Rule is one parameter rule of createInstanceFromBackup and createInstanceByTime.
 type Rule struct {
 	ID         string     // stable name, e.g. "instancePort.range"
 	Field      string     // the API field path its problems are keyed by
 	Confidence Confidence // Confirmed or Assumed
 	Doc        string     // what it requires, in words
 	engines    []string   // for engine-specific fields: the engines that accept the field
+	kind       ruleKind   // the kinds of restore it applies to
 	check      func(*ruleInput) string
 }
+
+// ruleKind says which calls a rule applies to: both, only the backup restore, or only the
+// point-in-time restore. The instanceSpec rules apply to both: it is one model.
+type ruleKind int
+
+const (
+	anyRestore ruleKind = iota
+	backupRestore
+	timeRestore
+)
 
 // ruleInput is what a rule's check sees.
 type ruleInput struct {
@@ -137,6 +168,7 @@ type ruleInput struct {
 	facts  *Facts
 	engine string         // req.Engine when it is a known engine, else ""
 	class  *InstanceClass // the class when it exists and belongs to engine
+	byTime *CreateInstanceByTimeRequest
 }
 
 // backupEngine is the engine the backup's source instance runs.
@@ -168,30 +200,30 @@ func engineOnly(field string, conf Confidence, engines []string, set func(*Resto
 // rules is the table. Order matters only within a field: the first problem wins.
 var rules = []Rule{
 	// The backup.
-	{ID: "backupId.required", Field: FieldBackupID, Confidence: Confirmed, Doc: "required",
+	{ID: "backupId.required", kind: backupRestore, Field: FieldBackupID, Confidence: Confirmed, Doc: "required",
 		check: func(in *ruleInput) string { return required(in.req.BackupID) }},
-	{ID: "backupId.exists", Field: FieldBackupID, Confidence: Confirmed, Doc: "names an existing backup",
+	{ID: "backupId.exists", kind: backupRestore, Field: FieldBackupID, Confidence: Confirmed, Doc: "names an existing backup",
 		check: func(in *ruleInput) string {
 			if in.facts.Backup == nil {
 				return fmt.Sprintf("backup %s does not exist", in.req.BackupID)
 			}
 			return ""
 		}},
-	{ID: "backupId.completed", Field: FieldBackupID, Confidence: Assumed, Doc: "the backup is COMPLETED",
+	{ID: "backupId.completed", kind: backupRestore, Field: FieldBackupID, Confidence: Assumed, Doc: "the backup is COMPLETED",
 		check: func(in *ruleInput) string {
 			if b := in.facts.Backup; b != nil && b.BackupStatus != BackupCompleted {
 				return fmt.Sprintf("backup %s is %s, not COMPLETED", b.BackupID, b.BackupStatus)
 			}
 			return ""
 		}},
-	{ID: "backupId.full", Field: FieldBackupID, Confidence: Assumed, Doc: "the backup is a full backup",
+	{ID: "backupId.full", kind: backupRestore, Field: FieldBackupID, Confidence: Assumed, Doc: "the backup is a full backup",
 		check: func(in *ruleInput) string {
 			if b := in.facts.Backup; b != nil && b.BackupType != "" && b.BackupType != BackupTypeFull {
 				return fmt.Sprintf("backup %s is a %s backup, not a full one", b.BackupID, b.BackupType)
 			}
 			return ""
 		}},
-	{ID: "backupId.instanceLevel", Field: FieldBackupID, Confidence: Assumed, Doc: "the backup is instance-level",
+	{ID: "backupId.instanceLevel", kind: backupRestore, Field: FieldBackupID, Confidence: Assumed, Doc: "the backup is instance-level",
 		check: func(in *ruleInput) string {
 			if b := in.facts.Backup; b != nil && b.BackupUnit != "" && b.BackupUnit != BackupUnitInstance {
 				return fmt.Sprintf("backup %s is a %s-level backup, not an instance-level one", b.BackupID, b.BackupUnit)
@@ -204,14 +236,14 @@ var rules = []Rule{
 		check: func(in *ruleInput) string { return required(in.req.Engine) }},
 	{ID: "engine.known", Field: FieldEngine, Confidence: Confirmed, Doc: "one of " + strings.Join(Engines, ", "),
 		check: func(in *ruleInput) string { return oneOf(in.req.Engine, Engines) }},
-	{ID: "engine.restorable", Field: FieldEngine, Confidence: Assumed, Doc: "an engine createInstanceFromBackup supports",
+	{ID: "engine.restorable", kind: backupRestore, Field: FieldEngine, Confidence: Assumed, Doc: "an engine createInstanceFromBackup supports",
 		check: func(in *ruleInput) string {
 			if !slices.Contains(restoreEngines, in.req.Engine) {
 				return fmt.Sprintf("%s cannot be restored from a backup", in.req.Engine)
 			}
 			return ""
 		}},
-	{ID: "engine.matchesBackup", Field: FieldEngine, Confidence: Confirmed, Doc: "equals the engine of the backup's source instance",
+	{ID: "engine.matchesBackup", kind: backupRestore, Field: FieldEngine, Confidence: Confirmed, Doc: "equals the engine of the backup's source instance",
 		check: func(in *ruleInput) string {
 			if be := in.backupEngine(); be != "" && be != in.req.Engine {
 				return fmt.Sprintf("%s differs from the backup's engine %s", in.req.Engine, be)
@@ -243,7 +275,7 @@ var rules = []Rule{
 			}
 			return ""
 		}},
-	{ID: "instanceStorageGB.fitsBackup", Field: FieldStorageGB, Confidence: Assumed, Doc: "at least the backup's size, rounded up to GB",
+	{ID: "instanceStorageGB.fitsBackup", kind: backupRestore, Field: FieldStorageGB, Confidence: Assumed, Doc: "at least the backup's size, rounded up to GB",
 		check: func(in *ruleInput) string {
 			if b := in.facts.Backup; b != nil && in.spec.InstanceStorageGB < b.SizeGB() {
 				return fmt.Sprintf("%d GB is smaller than the backup (%d GB)", in.spec.InstanceStorageGB, b.SizeGB())
@@ -418,6 +450,76 @@ var rules = []Rule{
 			}
 			return ""
 		}},
+
+	// The point in time (createInstanceByTime).
+	{ID: "instanceId.exists", kind: timeRestore, Field: FieldSourceInstance, Confidence: Confirmed, Doc: "names an existing instance",
+		check: func(in *ruleInput) string {
+			if in.facts.Source == nil {
+				return "the source instance does not exist"
+			}
+			return ""
+		}},
+	{ID: "instanceId.running", kind: timeRestore, Field: FieldSourceInstance, Confidence: Assumed, Doc: "the source instance is RUNNING",
+		check: func(in *ruleInput) string {
+			if s := in.facts.Source; s != nil && s.InstanceStatus != StatusRunning {
+				return fmt.Sprintf("the source instance is %s, not RUNNING", s.InstanceStatus)
+			}
+			return ""
+		}},
+	{ID: "engine.pointInTime", kind: timeRestore, Field: FieldEngine, Confidence: Assumed,
+		Doc: "an engine with point-in-time restore: " + strings.Join(PointInTimeEngines, ", "),
+		check: func(in *ruleInput) string {
+			if in.req.Engine != "" && !slices.Contains(PointInTimeEngines, in.req.Engine) {
+				return fmt.Sprintf("%s instances cannot be restored to a point in time here (only %s)", in.req.Engine,
+					strings.Join(PointInTimeEngines, ", "))
+			}
+			return ""
+		}},
+	{ID: "restoreTime.required", kind: timeRestore, Field: FieldRestoreTime, Confidence: Confirmed, Doc: "required",
+		check: func(in *ruleInput) string {
+			if in.byTime.RestoreTime == "" || in.facts.RestoreAt.IsZero() {
+				return "is required, as " + RestoreTimeLayout
+			}
+			return ""
+		}},
+	{ID: "restoreTime.notFuture", kind: timeRestore, Field: FieldRestoreTime, Confidence: Confirmed, Doc: "not later than the latest restorable moment",
+		check: func(in *ruleInput) string {
+			if w := in.facts.Window; !w.To.IsZero() && in.facts.RestoreAt.After(w.To) {
+				return fmt.Sprintf("%s is later than the latest restorable moment, %s", FormatRestoreTime(in.facts.RestoreAt),
+					FormatRestoreTime(w.To))
+			}
+			return ""
+		}},
+	{ID: "restoreTime.window", kind: timeRestore, Field: FieldRestoreTime, Confidence: Assumed,
+		Doc: "within the restore window: the last 7 days, as far as backups and binlogs are kept, and at least 30 minutes after the source was created",
+		check: func(in *ruleInput) string {
+			if w := in.facts.Window; !w.From.IsZero() && in.facts.RestoreAt.Before(w.From) {
+				return fmt.Sprintf("%s is earlier than the earliest restorable moment, %s (%s)", FormatRestoreTime(in.facts.RestoreAt),
+					FormatRestoreTime(w.From), w.FromReason)
+			}
+			return ""
+		}},
+	{ID: "instanceClass.notSmaller", kind: timeRestore, Field: FieldInstanceClass, Confidence: Confirmed,
+		Doc: "not smaller than the source's class (CPU and memory)",
+		check: func(in *ruleInput) string {
+			src, ok := sourceClass(in)
+			if !ok || in.class == nil {
+				return ""
+			}
+			if in.class.CPU < src.CPU || in.class.MemoryGB < src.MemoryGB {
+				return fmt.Sprintf("%s (%d cores, %d GB) is smaller than the source's %s (%d cores, %d GB)", in.class.Code,
+					in.class.CPU, in.class.MemoryGB, src.Code, src.CPU, src.MemoryGB)
+			}
+			return ""
+		}},
+	{ID: "instanceStorageGB.notSmaller", kind: timeRestore, Field: FieldStorageGB, Confidence: Confirmed,
+		Doc: "not smaller than the source's storage",
+		check: func(in *ruleInput) string {
+			if s := in.facts.Source; s != nil && in.spec.InstanceStorageGB < s.InstanceStorageGB {
+				return fmt.Sprintf("%d GB is smaller than the source's %d GB", in.spec.InstanceStorageGB, s.InstanceStorageGB)
+			}
+			return ""
+		}},
 }
 
 // Rules returns the rule table, for documentation pages and tests.
@@ -434,9 +536,33 @@ func ValidateCreate(req CreateInstanceFromBackupRequest, f Facts) Problems {
 			in.class = &c
 		}
 	}
+	return in.validate(backupRestore)
+}
+
+// ValidateCreateByTime checks a createInstanceByTime request against the same table: the
+// instanceSpec rules, and the point-in-time ones in place of the backup's. The engine is the
+// source instance's.
+func ValidateCreateByTime(req CreateInstanceByTimeRequest, f Facts) Problems {
+	engine := ""
+	if f.Source != nil {
+		engine = f.Source.Engine
+	}
+	in := &ruleInput{req: &CreateInstanceFromBackupRequest{Engine: engine, InstanceSpec: req.InstanceSpec},
+		spec: &req.InstanceSpec, facts: &f, byTime: &req}
+	if slices.Contains(Engines, engine) {
+		in.engine = engine
+		if c, ok := LookupClass(req.InstanceSpec.InstanceClass); ok && c.Engine == engine {
+			in.class = &c
+		}
+	}
+	return in.validate(timeRestore)
+}
+
+// validate runs the rules of kind (and those of every kind) in table order.
+func (in *ruleInput) validate(kind ruleKind) Problems {
 	var ps Problems
 	for _, r := range rules {
-		if ps.Has(r.Field) {
+		if ps.Has(r.Field) || (r.kind != anyRestore && r.kind != kind) {
 			continue
 		}
 		if msg := r.check(in); msg != "" {

@@ -29,3 +29,12 @@ func ParseTime(s string) (time.Time, error) {
 
 // FormatLocalTime formats t the zone-less way JD Cloud sends createTime and backup times.
 func FormatLocalTime(t time.Time) string { return t.In(TimeZone).Format(LocalTimeLayout) }
+
+// RestoreTimeLayout is the layout of createInstanceByTime's restoreTime, in TimeZone: every
+// example in JD Cloud's SDKs and docs is "2019-05-06 02:00:37" without a zone, and
+// describeLatestRestoreTime answers in the same form. The layout and the zone are assumed
+// (unconfirmed); they are kept here, in one place.
+const RestoreTimeLayout = "2006-01-02 15:04:05"
+
+// FormatRestoreTime formats t as createInstanceByTime's restoreTime.
+func FormatRestoreTime(t time.Time) string { return t.In(TimeZone).Format(RestoreTimeLayout) }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // ControlHandler returns the simulator's control API, a plain JSON/text API for tests and
@@ -18,6 +19,9 @@ import (
 //	DELETE /faults/{op}                 remove op's fault ("*" for the catch-all)
 //	DELETE /faults                      remove every fault
 //	GET    /instances/{region}/{id}     an instance as the simulator holds it, visible yet or not
+//	GET    /instances/{region}/{id}/restore-point
+//	                                    {"restorePoint": RFC 3339 UTC} of an instance made by
+//	                                    createInstanceByTime, as the simulator understood it
 //	GET    /instances/{region}?tag=k=v  instances with tag k=v, visible yet or not
 //	GET    /seed                        SeedOwnership as JSON
 func (s *Sim) ControlHandler() http.Handler {
@@ -75,6 +79,14 @@ func (s *Sim) ControlHandler() http.Handler {
 			return
 		}
 		writeControlJSON(w, http.StatusOK, in)
+	})
+	mux.HandleFunc("GET /instances/{region}/{id}/restore-point", func(w http.ResponseWriter, r *http.Request) {
+		at, ok := s.RestorePoint(r.PathValue("region"), r.PathValue("id"))
+		if !ok {
+			http.Error(w, "no such instance made by createInstanceByTime", http.StatusNotFound)
+			return
+		}
+		writeControlJSON(w, http.StatusOK, map[string]string{"restorePoint": at.UTC().Format(time.RFC3339)})
 	})
 	mux.HandleFunc("GET /instances/{region}", func(w http.ResponseWriter, r *http.Request) {
 		k, v, ok := strings.Cut(r.URL.Query().Get("tag"), "=")

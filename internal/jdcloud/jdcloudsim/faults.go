@@ -37,11 +37,11 @@ type Fault struct {
 	// DropNext / DropRate perform the operation, then close the connection without an answer.
 	DropNext int
 	DropRate float64
-	// BuildErrorNext / BuildErrorRate (createInstanceFromBackup): the new instance's build ends
-	// in BUILD_ERROR instead of RUNNING.
+	// BuildErrorNext / BuildErrorRate (the creates): the new instance's build ends in
+	// BUILD_ERROR instead of RUNNING.
 	BuildErrorNext int
 	BuildErrorRate float64
-	// VisibilityDelay (createInstanceFromBackup): a new instance is absent from
+	// VisibilityDelay (the creates): a new instance is absent from
 	// describeInstances (tag filters included) and describeInstanceAttributes for this long.
 	VisibilityDelay time.Duration
 	// HoldNext / HoldRate hold a call for Hold before performing it, as a stalled gateway
@@ -255,9 +255,10 @@ func (s *Sim) decide(op string) decision {
 	return d
 }
 
-// buildFails decides whether a new instance's build will fail. Callers hold s.mu.
-func (s *Sim) buildFails() bool {
-	f := s.faultFor(jdcloud.OpCreateInstanceFromBackup)
+// buildFails decides whether the build of an instance made by op (a create) will fail.
+// Callers hold s.mu.
+func (s *Sim) buildFails(op string) bool {
+	f := s.faultFor(op)
 	if f == nil {
 		return false
 	}
@@ -268,9 +269,9 @@ func (s *Sim) buildFails() bool {
 	return f.BuildErrorRate > 0 && s.rnd.Float64() < f.BuildErrorRate
 }
 
-// visibilityDelay is how long a new instance stays hidden. Callers hold s.mu.
-func (s *Sim) visibilityDelay() time.Duration {
-	if f := s.faultFor(jdcloud.OpCreateInstanceFromBackup); f != nil {
+// visibilityDelay is how long an instance made by op (a create) stays hidden. Callers hold s.mu.
+func (s *Sim) visibilityDelay(op string) time.Duration {
+	if f := s.faultFor(op); f != nil {
 		return f.VisibilityDelay
 	}
 	return 0

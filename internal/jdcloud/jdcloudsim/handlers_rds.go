@@ -42,6 +42,12 @@ func (s *Sim) perform(ctx context.Context, rt route, r *http.Request, body []byt
 		res = s.createInstanceFromBackup(ctx, rt.region, rs, body, now)
 	case jdcloud.OpDeleteInstance:
 		res = s.deleteInstance(ctx, rs, rt.id, now)
+	case jdcloud.OpCreateInstanceByTime:
+		res = s.createInstanceByTime(ctx, rt.region, rs, rt.id, body, now)
+	case jdcloud.OpDescribeBackupPolicy:
+		res = s.describeBackupPolicy(rs, rt.id, now)
+	case jdcloud.OpDescribeLatestRestoreTime:
+		res = s.describeLatestRestoreTime(rs, rt.id, now)
 	case jdcloud.OpDescribeVpcs:
 		res = s.describeVpcs(rs, q)
 	case jdcloud.OpDescribeSubnets:
@@ -218,19 +224,117 @@ func (s *Sim) createInstanceFromBackup(ctx context.Context, region string, rs *r
 	if ps := jdcloud.ValidateCreate(req, facts); len(ps) > 0 {
 		return errResult(http.StatusBadRequest, "INVALID_ARGUMENT", ps.String())
 	}
+	return s.addInstance(ctx, jdcloud.OpCreateInstanceFromBackup, region, rs, req.Engine, req.InstanceSpec, source, time.Time{}, now)
+}
 
-	spec := req.InstanceSpec
+// Point-in-time restores, as the simulator understands them. It parses restoreTime and
+// computes its window with its own code, not the client's, so a zone or layout mistake in the
+// client shows up as a restore point tests can see.
+var (
+	simBeijing       = time.FixedZone("Beijing", 8*3600)
+	simPITEngines    = []string{jdcloud.EngineMySQL, jdcloud.EnginePercona, jdcloud.EngineMariaDB, jdcloud.EngineSQLServer}
+	simPITDays       = 7
+	simPITAfterStart = 30 * time.Minute
+)
+
+// parseRestoreTime reads restoreTime: "2006-01-02 15:04:05" in Beijing time, as every JD Cloud
+// example writes it, or an RFC 3339 time with its zone.
+func parseRestoreTime(v string) (time.Time, bool) {
+	if t, err := time.ParseInLocation("2006-01-02 15:04:05", v, simBeijing); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
+}
+
+// simWindow is the span a restore point of source must lie in at now.
+func simWindow(source jdcloud.Instance, now time.Time) jdcloud.RestoreWindow {
+	w := jdcloud.RestoreWindow{From: now.AddDate(0, 0, -simPITDays), To: now, FromReason: "the last 7 days"}
+	if created, err := time.ParseInLocation("2006-01-02T15:04:05", source.CreateTime, simBeijing); err == nil {
+		if first := created.Add(simPITAfterStart); first.After(w.From) {
+			w.From, w.FromReason = first, "30 minutes after the source instance was created"
+		}
+	}
+	if source.Engine == jdcloud.EngineSQLServer {
+		w.To = sqlServerLatest(now)
+	}
+	return w
+}
+
+// sqlServerLatest is the latest restorable moment of a SQL Server instance: its last log
+// backup, taken every five minutes.
+func sqlServerLatest(now time.Time) time.Time { return now.Truncate(5 * time.Minute) }
+
+// createInstanceByTime restores a source instance's data as of restoreTime into a new
+// instance, with the same spec rules as a backup restore and the point-in-time ones.
+func (s *Sim) createInstanceByTime(ctx context.Context, region string, rs *regionState, sourceID string, body []byte, now time.Time) result {
+	var req jdcloud.CreateInstanceByTimeRequest
+	if err := decodeStrict(body, &req); err != nil {
+		return invalid(err)
+	}
+	src := rs.findInstance(sourceID)
+	if src == nil || !src.visible(now) {
+		return errResult(http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("instance %s not found", sourceID))
+	}
+	if !slices.Contains(simPITEngines, src.Inst.Engine) {
+		return errResult(http.StatusBadRequest, "INVALID_ARGUMENT", fmt.Sprintf("createInstanceByTime does not support %s instances", src.Inst.Engine))
+	}
+	at, ok := parseRestoreTime(req.RestoreTime)
+	if !ok {
+		return errResult(http.StatusBadRequest, "INVALID_ARGUMENT", fmt.Sprintf("restoreTime %q: want yyyy-MM-dd HH:mm:ss", req.RestoreTime))
+	}
+	facts := jdcloud.Facts{AZs: rs.AZs, Subnet: rs.findSubnet(req.InstanceSpec.SubnetID), Source: &src.Inst,
+		RestoreAt: at, Window: simWindow(src.Inst, now)}
+	if ps := jdcloud.ValidateCreateByTime(req, facts); len(ps) > 0 {
+		return errResult(http.StatusBadRequest, "INVALID_ARGUMENT", ps.String())
+	}
+	return s.addInstance(ctx, jdcloud.OpCreateInstanceByTime, region, rs, src.Inst.Engine, req.InstanceSpec, src, at, now)
+}
+
+// describeBackupPolicy answers every instance's policy: a week of backups and of binlogs.
+func (s *Sim) describeBackupPolicy(rs *regionState, id string, now time.Time) result {
+	in := rs.findInstance(id)
+	if in == nil || !in.visible(now) {
+		return errResult(http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("instance %s not found", id))
+	}
+	p := jdcloud.BackupPolicy{StartWindow: "02:00-03:00", RetentionPeriod: 7, BinlogRetentionPeriod: 7, CycleMode: 1}
+	if in.Inst.Engine != jdcloud.EngineSQLServer && in.Inst.Engine != jdcloud.EnginePostgreSQL {
+		p.BackupBinlog = "true"
+	}
+	return okResult(p)
+}
+
+// describeLatestRestoreTime is served for SQL Server only, as on JD Cloud.
+func (s *Sim) describeLatestRestoreTime(rs *regionState, id string, now time.Time) result {
+	in := rs.findInstance(id)
+	if in == nil || !in.visible(now) {
+		return errResult(http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("instance %s not found", id))
+	}
+	if in.Inst.Engine != jdcloud.EngineSQLServer {
+		return errResult(http.StatusBadRequest, "INVALID_ARGUMENT",
+			fmt.Sprintf("describeLatestRestoreTime supports SQL Server instances only; %s is %s", id, in.Inst.Engine))
+	}
+	return okResult(map[string]string{"latestRestoreTime": sqlServerLatest(now).In(simBeijing).Format("2006-01-02 15:04:05")})
+}
+
+// addInstance creates a BUILDING instance from a validated spec, made by op (one of the
+// creates), that becomes RUNNING (or BUILD_ERROR) after the build time. source, when known,
+// gives it its engine version; restorePoint is a point-in-time restore's moment.
+func (s *Sim) addInstance(ctx context.Context, op, region string, rs *regionState, engine string, spec jdcloud.RestoredInstanceSpec,
+	source *instance, restorePoint, now time.Time) result {
 	class, _ := jdcloud.LookupClass(spec.InstanceClass)
-	id := s.newID(enginePrefix(req.Engine), 10)
+	id := s.newID(enginePrefix(engine), 10)
 	for rs.findInstance(id) != nil {
-		id = s.newID(enginePrefix(req.Engine), 10)
+		id = s.newID(enginePrefix(engine), 10)
 	}
 	inst := jdcloud.Instance{
 		InstanceID:          id,
 		InstanceName:        spec.InstanceName,
 		InstanceType:        jdcloud.InstanceTypeCluster,
-		Engine:              req.Engine,
-		EngineVersion:       defaultVersion(req.Engine),
+		Engine:              engine,
+		EngineVersion:       defaultVersion(engine),
 		InstanceClass:       spec.InstanceClass,
 		InstanceStorageType: spec.InstanceStorageType,
 		StorageEncrypted:    spec.StorageEncrypted != nil && *spec.StorageEncrypted,
@@ -241,7 +345,7 @@ func (s *Sim) createInstanceFromBackup(ctx context.Context, region string, rs *r
 		AzID:                slices.Clone(spec.AzID),
 		VpcID:               spec.VpcID,
 		SubnetID:            spec.SubnetID,
-		InternalDomainName:  s.domainName(req.Engine, region),
+		InternalDomainName:  s.domainName(engine, region),
 		InstancePort:        spec.InstancePort,
 		ConnectionMode:      "standard",
 		AuditStatus:         "off",
@@ -267,9 +371,9 @@ func (s *Sim) createInstanceFromBackup(ctx context.Context, region string, rs *r
 		inst.InstanceStorageType = jdcloud.StorageLocalSSD
 	}
 	if inst.InstancePort == "" {
-		inst.InstancePort = fmt.Sprint(jdcloud.DefaultPort(req.Engine))
+		inst.InstancePort = fmt.Sprint(jdcloud.DefaultPort(engine))
 	}
-	if req.Engine == jdcloud.EngineMySQL {
+	if engine == jdcloud.EngineMySQL {
 		inst.ParameterGroupID = spec.ParameterGroup
 		if inst.ParameterGroupID == "" {
 			inst.ParameterGroupID = "mysql-pg-default"
@@ -283,15 +387,16 @@ func (s *Sim) createInstanceFromBackup(ctx context.Context, region string, rs *r
 		}
 		inst.Charge.ChargeExpiredTime = now.UTC().AddDate(0, months, 0).Format(time.RFC3339)
 	}
-	fails := s.buildFails()
+	fails := s.buildFails(op)
 	if fails {
 		s.stats.Injected["buildError"]++
 	}
 	rs.Instances = append(rs.Instances, &instance{
-		Inst:       inst,
-		ReadyAt:    now.Add(s.buildTime),
-		BuildFails: fails,
-		VisibleAt:  now.Add(s.visibilityDelay()),
+		Inst:         inst,
+		ReadyAt:      now.Add(s.buildTime),
+		BuildFails:   fails,
+		VisibleAt:    now.Add(s.visibilityDelay(op)),
+		RestorePoint: restorePoint,
 	})
 	s.stats.Creates++
 	if err := s.save(ctx); err != nil {

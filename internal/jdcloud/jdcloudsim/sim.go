@@ -210,6 +210,20 @@ func (s *Sim) Instance(region, instanceID string) (jdcloud.Instance, bool) {
 	return cloneInstance(in.Inst), true
 }
 
+// RestorePoint returns the moment of the source's data that an instance made by
+// createInstanceByTime holds, as the simulator understood its restoreTime; ok is false for
+// other instances.
+func (s *Sim) RestorePoint(region, instanceID string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rs := s.st.Regions[region]; rs != nil {
+		if in := rs.findInstance(instanceID); in != nil && !in.RestorePoint.IsZero() {
+			return in.RestorePoint, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // InstancesByTag returns every instance carrying tag key=value, visible yet or not.
 func (s *Sim) InstancesByTag(region, key, value string) []jdcloud.Instance {
 	s.mu.Lock()
@@ -257,6 +271,20 @@ func routeRequest(method, path string) (route, bool) {
 		return vpc(jdcloud.OpDescribeVpcs)
 	case rest == "subnets/" && method == http.MethodGet:
 		return vpc(jdcloud.OpDescribeSubnets)
+	}
+	if id, action, ok := strings.Cut(strings.TrimPrefix(rest, "instances/"), ":"); ok && strings.HasPrefix(rest, "instances/") &&
+		id != "" && !strings.Contains(id, "/") {
+		ops := map[string]struct{ method, op string }{
+			"createInstanceByTime":      {http.MethodPost, jdcloud.OpCreateInstanceByTime},
+			"describeBackupPolicy":      {http.MethodGet, jdcloud.OpDescribeBackupPolicy},
+			"describeLatestRestoreTime": {http.MethodGet, jdcloud.OpDescribeLatestRestoreTime},
+		}
+		if o, known := ops[action]; known && o.method == method {
+			r, _ := rds(o.op)
+			r.id = id
+			return r, true
+		}
+		return route{}, false
 	}
 	if id, ok := strings.CutPrefix(rest, "instances/"); ok && id != "" && !strings.ContainsAny(id, "/:") {
 		switch method {

@@ -39,6 +39,9 @@ type instance struct {
 	VisibleAt time.Time `json:"visibleAt,omitzero"`
 	// GoneAt is when a DELETING instance disappears.
 	GoneAt time.Time `json:"goneAt,omitzero"`
+	// RestorePoint is, for an instance made by createInstanceByTime, the moment of the
+	// source's data it holds, as the simulator understood restoreTime.
+	RestorePoint time.Time `json:"restorePoint,omitzero"`
 }
 
 // visible reports whether describe calls show the instance at now.
