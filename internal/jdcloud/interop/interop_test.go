@@ -258,6 +258,40 @@ func TestJavaScriptSDK(t *testing.T) {
 	refused("unknownBackup", 404, "NOT_FOUND", "backup")
 	refused("wrongSecret", 401, "ACCESS_ERROR", "sign result is not same")
 
+	var policy struct {
+		Result struct {
+			RetentionPeriod       int `json:"retentionPeriod"`
+			BinlogRetentionPeriod int `json:"binlogRetentionPeriod"`
+		} `json:"result"`
+	}
+	ok("describeBackupPolicy", &policy)
+	if policy.Result.RetentionPeriod != 7 || policy.Result.BinlogRetentionPeriod != 7 {
+		t.Errorf("describeBackupPolicy %+v", policy.Result)
+	}
+	var latest struct {
+		Result struct {
+			LatestRestoreTime string `json:"latestRestoreTime"`
+		} `json:"result"`
+	}
+	ok("describeLatestRestoreTime", &latest)
+	if _, err := time.Parse("2006-01-02 15:04:05", latest.Result.LatestRestoreTime); err != nil {
+		t.Errorf("describeLatestRestoreTime %q: %v", latest.Result.LatestRestoreTime, err)
+	}
+	refused("describeLatestRestoreTimeMySQL", 400, "INVALID_ARGUMENT", "SQL Server instances only")
+	var byTime struct {
+		Result struct {
+			InstanceID string `json:"instanceId"`
+		} `json:"result"`
+	}
+	ok("createInstanceByTime", &byTime)
+	var restoreTime string
+	_ = json.Unmarshal(report["restoreTime"], &restoreTime)
+	sent, err := time.ParseInLocation("2006-01-02 15:04:05", restoreTime, time.FixedZone("UTC+8", 8*3600))
+	if point, found := sim.RestorePoint("cn-north-1", byTime.Result.InstanceID); err != nil || !found || !point.Equal(sent) {
+		t.Errorf("createInstanceByTime: the simulator restored to %s (%v), the SDK sent %q (%v)", point, found, restoreTime, err)
+	}
+	refused("createInstanceByTimeTooSmall", 400, "INVALID_ARGUMENT", "smaller than the source's 500 GB")
+
 	var none struct{}
 	ok("deleteInstance", &none)
 	ok("describeDeleted", &attrs)
@@ -265,9 +299,10 @@ func TestJavaScriptSDK(t *testing.T) {
 		t.Errorf("after deleteInstance: %s", attrs.Result.Attr.InstanceStatus)
 	}
 
-	// The simulator's side of the story: one create, one delete, one 401.
+	// The simulator's side of the story: two creates (one from a backup, one by time), one
+	// delete, one 401.
 	st := sim.Stats()
-	if st.Creates != 1 || st.Deletes != 1 || st.Unauthenticated != 1 {
+	if st.Creates != 2 || st.Deletes != 1 || st.Unauthenticated != 1 {
 		t.Errorf("simulator stats %+v", st)
 	}
 	if in, found := sim.Instance("cn-north-1", created.Result.InstanceID); !found || in.InstanceName != "js-restore" || len(in.Tags) != 1 {

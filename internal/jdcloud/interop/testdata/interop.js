@@ -122,6 +122,20 @@ async function main () {
   }))
   await step('wrongSecret', () => rdsWrongSecret.describeInstances({ pageNumber: 1, pageSize: 10 }))
 
+  // Point in time: three hours ago, written as the SDK's examples write it (Beijing time, no zone).
+  const beijing = new Date(Date.now() - 3 * 3600 * 1000 + 8 * 3600 * 1000).toISOString()
+  report.restoreTime = beijing.slice(0, 10) + ' ' + beijing.slice(11, 19)
+  await step('describeBackupPolicy', () => rds.describeBackupPolicy({ instanceId: 'mysql-payorders1' }))
+  await step('describeLatestRestoreTime', () => rds.describeLatestRestoreTime({ instanceId: 'sqlserver-payrecon01' }))
+  await step('describeLatestRestoreTimeMySQL', () => rds.describeLatestRestoreTime({ instanceId: 'mysql-payorders1' }))
+  await step('createInstanceByTime', () => rds.createInstanceByTime({
+    instanceId: 'mysql-payorders1', restoreTime: report.restoreTime,
+    instanceSpec: spec({ instanceStorageGB: 500, tagSpec: [{ key: 'restoredesk', value: 'interop/js-pit' }] })
+  }))
+  await step('createInstanceByTimeTooSmall', () => rds.createInstanceByTime({
+    instanceId: 'mysql-payorders1', restoreTime: report.restoreTime, instanceSpec: spec({ instanceStorageGB: 200 })
+  }))
+
   if (instanceId) {
     await step('deleteInstance', () => rds.deleteInstance({ instanceId }))
     await step('describeDeleted', () => rds.describeInstanceAttributes({ instanceId }))
