@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/postgres"
 	"restoredesk/internal/restore"
 )
 
@@ -53,22 +54,13 @@ func (c *requestsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc 
 func (c *requestsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	counts := map[string]float64{}
-	rows, err := c.pool.Query(ctx, `SELECT status, count(*) FROM restore_requests GROUP BY status`)
+	counts, err := postgres.New(c.pool).RequestCounts(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return
 	}
-	for rows.Next() {
-		var status string
-		var n int64
-		if err := rows.Scan(&status, &n); err == nil {
-			counts[status] = float64(n)
-		}
-	}
-	rows.Close()
 	// Every status, zeros included, so a dashboard's series never vanish.
 	for _, s := range restore.Statuses {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, counts[string(s)], string(s))
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[string(s)]), string(s))
 	}
 }

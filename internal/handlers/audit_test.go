@@ -75,7 +75,7 @@ func (w *auditWorld) seqsWhere(t *testing.T, cond string, args ...any) []string 
 }
 
 // TestAuditPageVisibility: each role sees exactly its share of the audit
-// page and of the export (SPEC §4).
+// page and of the export (docs/architecture.md, The audit trail).
 func TestAuditPageVisibility(t *testing.T) {
 	t.Parallel()
 	w := newAuditWorld(t)

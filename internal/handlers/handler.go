@@ -25,6 +25,7 @@ type Deps struct {
 	Metrics        *Metrics
 	TrustedProxies []netip.Prefix
 	Demo           bool
+	DemoUsers      []string           // demo mode: the accounts the sign-in page lists
 	SecureCookies  bool               // BASE_URL is https
 	Planner        *restore.Planner   // the request form's choices and rules
 	Lifecycle      *restore.Lifecycle // request transitions
@@ -35,18 +36,19 @@ type Deps struct {
 
 // Handler holds the dependencies shared by every handler method.
 type Handler struct {
-	db       *postgres.DB
-	pool     *pgxpool.Pool
-	log      *slog.Logger
-	sessions sessions.Store
-	metrics  *Metrics
-	demo     bool
-	secure   bool
-	planner  *restore.Planner
-	life     *restore.Lifecycle
-	identity *identity.Service
-	sso      *SSO
-	cloud    *jdcloud.Client
+	db        *postgres.DB
+	pool      *pgxpool.Pool
+	log       *slog.Logger
+	sessions  sessions.Store
+	metrics   *Metrics
+	demo      bool
+	demoUsers []string
+	secure    bool
+	planner   *restore.Planner
+	life      *restore.Lifecycle
+	identity  *identity.Service
+	sso       *SSO
+	cloud     *jdcloud.Client
 }
 
 // New returns a Handler using d.
@@ -55,17 +57,18 @@ func New(d Deps) *Handler {
 		d.Identity = identity.New(d.Pool, identity.Config{})
 	}
 	return &Handler{
-		db:       postgres.New(d.Pool),
-		pool:     d.Pool,
-		log:      d.Log,
-		sessions: d.Sessions,
-		metrics:  d.Metrics,
-		demo:     d.Demo,
-		secure:   d.SecureCookies,
-		planner:  d.Planner,
-		life:     d.Lifecycle,
-		identity: d.Identity,
-		sso:      d.SSO,
-		cloud:    d.Cloud,
+		db:        postgres.New(d.Pool),
+		pool:      d.Pool,
+		log:       d.Log,
+		sessions:  d.Sessions,
+		metrics:   d.Metrics,
+		demo:      d.Demo,
+		demoUsers: d.DemoUsers,
+		secure:    d.SecureCookies,
+		planner:   d.Planner,
+		life:      d.Lifecycle,
+		identity:  d.Identity,
+		sso:       d.SSO,
+		cloud:     d.Cloud,
 	}
 }

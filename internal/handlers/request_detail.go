@@ -136,7 +136,7 @@ func (h *Handler) requestDetail(c echo.Context, r postgres.Request, u *policy.Us
 		ID: r.ID, Status: r.Status, StatusLabel: st.Label(), Badge: st.Badge(), Active: !st.Terminal(),
 		Team: r.TeamName, Requester: r.RequesterName, Region: r.Region,
 		Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
-		Backup: fmt.Sprintf("%s — %s, %s", r.BackupID, views.ShortTime(r.BackupTime), views.Bytes(r.BackupSizeBytes)),
+		Backup: fmt.Sprintf("%s — %s, %s", joinName(r.BackupName, r.BackupID), views.ShortTime(r.BackupTime), views.Bytes(r.BackupSizeBytes)),
 		Engine: r.Engine, Reason: r.Reason, CreatedAt: views.When(r.CreatedAt), ExpiresAt: views.When(r.ExpiresAt),
 		Comment: r.DecisionComment, InstanceID: r.InstanceID, InstanceStatus: r.InstanceStatus,
 		Domain: r.InternalDomainName, Port: r.InstancePort, FailureReason: r.FailureReason,

@@ -116,7 +116,7 @@ func offered(d *goquery.Document, name, value string) bool {
 	return found
 }
 
-// TestRequestFormRefuses submits, for every rule of SPEC §2, a valid form
+// TestRequestFormRefuses submits, for every rule of the request form (jdcloud/rules.go and restore.Validate), a valid form
 // with one or two fields changed to break the rule, and expects 422 with the
 // problem next to the right field, the input kept, and nothing stored.
 func TestRequestFormRefuses(t *testing.T) {

@@ -75,7 +75,7 @@ func (h *Handler) newRequestForm(c echo.Context) error {
 	return render(c, http.StatusOK, views.NewRequestPage(h.page(c, "New restore request", "new"), f))
 }
 
-// createRequest validates the form against every rule of SPEC §2 and stores
+// createRequest validates the form against every rule of the request form and stores
 // a pending request. A refused form comes back with 422, the input kept and
 // each problem next to its field; a repeated submission of the same form
 // lands on the request it already created.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"restoredesk/internal/demo"
 	"restoredesk/internal/identity"
 	"restoredesk/internal/views"
 )
@@ -26,9 +25,7 @@ func (h *Handler) signInForm(c echo.Context) error {
 }
 
 func (h *Handler) renderSignIn(c echo.Context, status int, p views.SignInProps) error {
-	if h.demo {
-		p.DemoUsers = demo.Descriptions()
-	}
+	p.DemoUsers = h.demoUsers
 	p.SSO = h.sso != nil
 	if p.Next == "/" {
 		p.Next = ""

@@ -8,7 +8,7 @@ import (
 	"net/http"
 )
 
-// Class says what a failed call means for repeating it. The restore workflow (SPEC §3) acts
+// Class says what a failed call means for repeating it. The restore workflow (docs/architecture.md) acts
 // on it: it retries NotPerformed calls with backoff, looks for the tagged instance before
 // repeating an Ambiguous create, and fails the request at once on Refused.
 type Class int
@@ -50,7 +50,7 @@ func (c Class) String() string {
 var ErrInvalidRequest = errors.New("invalid request")
 
 // APIError is a JD Cloud answer that is not a success: the error envelope
-// {"requestId", "error": {"code", "status", "message"}} of API.md §5, or a non-JSON or
+// {"requestId", "error": {"code", "status", "message"}} of docs/jdcloud.md (Errors), or a non-JSON or
 // unreadable body (then Status is empty and Message says what arrived).
 type APIError struct {
 	// Operation is the JD Cloud operation id, e.g. "createInstanceFromBackup".

@@ -280,3 +280,20 @@ func (d *DB) OtherLeads(ctx context.Context, team, user int64) (int, error) {
 	}
 	return n, nil
 }
+
+// RequestCounts returns how many requests are in each status (statuses
+// without any are absent).
+func (d *DB) RequestCounts(ctx context.Context) (map[string]int64, error) {
+	rows, err := d.db.Query(ctx, `SELECT status, count(*) FROM restore_requests GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count requests: %w", err)
+	}
+	counts := map[string]int64{}
+	var status string
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&status, &n}, func() error { counts[status] = n; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("count requests: %w", err)
+	}
+	return counts, nil
+}

@@ -270,7 +270,7 @@ var apiToForm = map[string]string{
 	jdcloud.FieldInstanceType:     "arch",
 }
 
-// Validate checks d against c with every rule of SPEC §2 and returns the
+// Validate checks d against c with every rule of the request form and returns the
 // request to store, the chosen VPC, and problems keyed by form field (nil
 // when there are none).
 func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (postgres.NewRequest, map[string]string) {

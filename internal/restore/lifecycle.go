@@ -49,7 +49,7 @@ const MaxCommentLength = 2000
 // moment it commits.
 type UserLoader func(ctx context.Context, db postgres.DBTX, id int64) (*policy.User, error)
 
-// Lifecycle performs the transitions of SPEC §3 that people (and the expiry
+// Lifecycle performs the transitions (docs/architecture.md) that people (and the expiry
 // job) cause. Each is one transaction that succeeds only from the state it
 // expects, with its audit event.
 type Lifecycle struct {
@@ -62,9 +62,6 @@ type Lifecycle struct {
 func NewLifecycle(pool *pgxpool.Pool, loadUser UserLoader, ttl time.Duration) *Lifecycle {
 	return &Lifecycle{pool: pool, loadUser: loadUser, ttl: ttl}
 }
-
-// TTL returns how long a request waits for a decision.
-func (l *Lifecycle) TTL() time.Duration { return l.ttl }
 
 // Submit stores a new pending request for actor and records request.created.
 // A repeated submission (same submission key) returns the first request's id
@@ -176,8 +173,7 @@ func (l *Lifecycle) decide(ctx context.Context, actor audit.Actor, id int64, to 
 		}
 		if to == Approved {
 			// Delivered at commit: the workers start at once instead of at their next poll.
-			_, err := tx.Conn().Exec(ctx, `SELECT pg_notify($1, $2)`, wakeChannel, strconv.FormatInt(id, 10))
-			return err
+			return tx.Notify(ctx, wakeChannel, strconv.FormatInt(id, 10))
 		}
 		return nil
 	})

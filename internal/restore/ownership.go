@@ -14,7 +14,7 @@ import (
 )
 
 // Ownership changes which source instances a team owns and which VPCs it may
-// restore into (SPEC §1, data ownership). Additions are checked against JD
+// restore into (docs/architecture.md, who may do what). Additions are checked against JD
 // Cloud, so only what exists there can be owned; each change is one
 // transaction with its admin.ownership_changed event.
 type Ownership struct {

@@ -1,4 +1,4 @@
-// Package restore is the lifecycle of a restore request (SPEC §3): the states,
+// Package restore is the lifecycle of a restore request (docs/architecture.md, the request's states): the states,
 // the transitions that handlers, the expiry job and the worker drive, each one
 // database transaction with its audit event, and the worker that creates the
 // instance on JD Cloud at most once and follows it until it runs.
@@ -7,7 +7,7 @@ package restore
 // Status is a request's state.
 type Status string
 
-// The states of SPEC §3.
+// The request's states (docs/architecture.md).
 const (
 	Pending      Status = "pending_approval"
 	Approved     Status = "approved"

@@ -168,7 +168,7 @@ func (w *Worker) listen(ctx context.Context, wake chan<- struct{}) {
 				return err
 			}
 			defer conn.Release()
-			if _, err := conn.Exec(ctx, "LISTEN "+wakeChannel); err != nil {
+			if err := postgres.New(conn).Listen(ctx, wakeChannel); err != nil {
 				return err
 			}
 			for {
@@ -198,14 +198,14 @@ func (w *Worker) Step(ctx context.Context, id int64) error {
 		return fmt.Errorf("acquire connection: %w", err)
 	}
 	defer conn.Release()
-	var locked bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lockNamespace|id).Scan(&locked); err != nil {
+	locked, err := postgres.New(conn).TryAdvisoryLock(ctx, lockNamespace|id)
+	if err != nil {
 		return fmt.Errorf("lock request: %w", err)
 	}
 	if !locked {
 		return nil // another worker has it
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockNamespace|id)
+	defer postgres.New(conn).AdvisoryUnlock(context.WithoutCancel(ctx), lockNamespace|id)
 
 	// Everything the step does, audit records of its JD Cloud calls
 	// included, goes through this one connection: a worker never needs more

@@ -38,6 +38,7 @@ func New(ctx context.Context, cfg Config) (*echo.Echo, error) {
 		d.SSO = handlers.NewSSO(cfg.SSO)
 	}
 	if d.Demo {
+		d.DemoUsers = demo.Descriptions()
 		if err := demo.Seed(ctx, d.Pool, d.Identity); err != nil {
 			return nil, fmt.Errorf("demo seed: %w", err)
 		}
