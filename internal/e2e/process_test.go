@@ -22,12 +22,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"restoredesk/internal/audit"
-	"restoredesk/internal/e2e"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/jdcloud/jdcloudsim"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/postgres/postgrestest"
 	"restoredesk/internal/restore"
+	"restoredesk/internal/testkit"
 )
 
 // These tests run the real `web` binary: the JD Cloud simulator, web servers
@@ -56,14 +56,14 @@ const procPassword = "process test password 1"
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *e2e.Buffer
+	out  *testkit.Buffer
 	done chan struct{}
 }
 
 // startProc starts `bin args…` with env and kills it when the test ends.
 func startProc(t *testing.T, name, bin string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &e2e.Buffer{}, done: make(chan struct{})}
+	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &testkit.Buffer{}, done: make(chan struct{})}
 	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = env, p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -203,13 +203,13 @@ func newWorld(t *testing.T, bin string, fault ...string) *world {
 
 // serve starts a `web serve` process (web server and worker) and waits until
 // it answers; the Server it returns only has its URL, for e2e's clients.
-func (w *world) serve(name string) (*proc, *e2e.Server) {
+func (w *world) serve(name string) (*proc, *testkit.Server) {
 	t := w.t
 	t.Helper()
 	addr := freeAddr(t)
 	env := append(w.env[:len(w.env):len(w.env)], "LISTEN_ADDR="+addr, "METRICS_ADDR="+freeAddr(t))
 	p := startProc(t, name, w.bin, env, "serve")
-	srv := &e2e.Server{URL: "http://" + addr}
+	srv := &testkit.Server{URL: "http://" + addr}
 	waitFor(t, 15*time.Second, name+" to answer", func() bool { return httpOK(srv.URL + "/readyz") }, p)
 	return p, srv
 }
@@ -306,7 +306,7 @@ func (w *world) waitFinal(id int64, procs ...*proc) requestRow {
 // submitThroughForm fills the request form as a browser without JavaScript
 // does (choose the source, "Update choices", take the newest backup, update
 // again), then submits it, and returns the new request's id.
-func submitThroughForm(t *testing.T, c *e2e.Client) int64 {
+func submitThroughForm(t *testing.T, c *testkit.Client) int64 {
 	t.Helper()
 	form := func(q url.Values) url.Values {
 		resp, body := c.Get(t, "/requests/new?"+q.Encode())
@@ -389,7 +389,7 @@ func testConcurrentApprovals(t *testing.T, bin string) {
 	pa, a := w.serve("web serve A")
 	pb, b := w.serve("web serve B")
 	id := submitThroughForm(t, a.SignIn(t, "alice", procPassword))
-	bobs := []*e2e.Client{a.SignIn(t, "bob", procPassword), b.SignIn(t, "bob", procPassword)}
+	bobs := []*testkit.Client{a.SignIn(t, "bob", procPassword), b.SignIn(t, "bob", procPassword)}
 	bases := []string{a.URL, b.URL}
 
 	const n = 20

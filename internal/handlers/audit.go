@@ -47,7 +47,7 @@ func (h *Handler) auditPage(c echo.Context) error {
 	if len(form.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
 	} else {
-		page, err := audit.Query(ctx, h.pool, f, scope, cur, auditPageSize)
+		page, err := audit.Query(ctx, h.Pool, f, scope, cur, auditPageSize)
 		if err != nil {
 			return err
 		}
@@ -98,7 +98,7 @@ func (h *Handler) auditExport(c echo.Context) error {
 		filters[k] = v[0]
 	}
 	var rec audit.Recorded
-	err := pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, h.Pool, func(tx pgx.Tx) error {
 		var err error
 		rec, err = audit.Record(ctx, tx, audit.Event{
 			Actor:  audit.Actor{UserID: u.ID, Name: u.Username, ClientAddr: c.RealIP(), UserAgent: c.Request().UserAgent()},
@@ -120,14 +120,14 @@ func (h *Handler) auditExport(c echo.Context) error {
 		rec.OccurredAt.UTC().Format("20060102T150405Z"), ext))
 	noStore(c)
 	c.Response().WriteHeader(http.StatusOK)
-	n, err := audit.Export(ctx, h.pool, c.Response(), format, f, policy.AuditScopeFor(u), rec.Seq)
+	n, err := audit.Export(ctx, h.Pool, c.Response(), format, f, policy.AuditScopeFor(u), rec.Seq)
 	if err != nil {
 		// The status is sent: cut the connection, so the client sees a
 		// failed download rather than a file that looks complete.
-		h.log.ErrorContext(ctx, "audit export failed", "err", err, "rows", n)
+		h.Log.ErrorContext(ctx, "audit export failed", "err", err, "rows", n)
 		panic(http.ErrAbortHandler)
 	}
-	h.log.InfoContext(ctx, "audit exported", "format", format, "rows", n, "seq", rec.Seq)
+	h.Log.InfoContext(ctx, "audit exported", "format", format, "rows", n, "seq", rec.Seq)
 	return nil
 }
 

@@ -41,7 +41,7 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 		msg = "Page not found"
 	}
 	if status >= 500 && !errors.Is(err, errPanic) {
-		h.log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
+		h.Log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
 			slog.Int("status", status), slog.String("err", err.Error()))
 	}
@@ -53,9 +53,9 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 	// The request's context may already be cancelled (a timeout, a client
 	// gone); the page is still worth writing for whoever is listening.
 	c.SetRequest(c.Request().WithContext(context.WithoutCancel(c.Request().Context())))
-	p := views.Page{Title: msg, Demo: h.demo, Viewer: viewerFrom(c)}
+	p := views.Page{Title: msg, Demo: h.Demo, Viewer: viewerFrom(c)}
 	if rerr := render(c, status, views.ErrorPage(p, status, msg)); rerr != nil {
-		h.log.ErrorContext(c.Request().Context(), "render error page", "err", rerr)
+		h.Log.ErrorContext(c.Request().Context(), "render error page", "err", rerr)
 		c.String(status, msg)
 	}
 }

@@ -78,11 +78,11 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 		var done string
 		switch action {
 		case "approve":
-			err, done = h.life.Approve(ctx, actor(c, u), r.ID), "Approved. Restore Desk is creating the instance."
+			err, done = h.Lifecycle.Approve(ctx, actor(c, u), r.ID), "Approved. Restore Desk is creating the instance."
 		case "reject":
-			err, done = h.life.Reject(ctx, actor(c, u), r.ID, c.FormValue("comment")), "Rejected. The requester can see your comment."
+			err, done = h.Lifecycle.Reject(ctx, actor(c, u), r.ID, c.FormValue("comment")), "Rejected. The requester can see your comment."
 		case "cancel":
-			err, done = h.life.Cancel(ctx, actor(c, u), r.ID), "Request cancelled."
+			err, done = h.Lifecycle.Cancel(ctx, actor(c, u), r.ID), "Request cancelled."
 		}
 		var se *restore.StateError
 		switch {
@@ -177,7 +177,7 @@ func (h *Handler) requestDetail(c echo.Context, r postgres.Request, u *policy.Us
 		}
 	}
 	if withTimeline {
-		rows, err := audit.Timeline(c.Request().Context(), h.pool, audit.TargetRequest, strconv.FormatInt(r.ID, 10), policy.RequestTimelineScope(u, r.TeamID))
+		rows, err := audit.Timeline(c.Request().Context(), h.Pool, audit.TargetRequest, strconv.FormatInt(r.ID, 10), policy.RequestTimelineScope(u, r.TeamID))
 		if err != nil {
 			return d, err
 		}

@@ -62,7 +62,7 @@ func (h *Handler) newRequestForm(c echo.Context) error {
 	if d.Key == "" {
 		d.Key = rand.Text()
 	}
-	ch, err := h.planner.Choices(c.Request().Context(), u, &d)
+	ch, err := h.Planner.Choices(c.Request().Context(), u, &d)
 	if err != nil {
 		return err
 	}
@@ -96,14 +96,14 @@ func (h *Handler) createRequest(c echo.Context) error {
 	// a submission is validated and shown again as it was sent, so a
 	// required field left empty is refused, not silently filled in.
 	sent := d
-	ch, err := h.planner.Choices(ctx, u, &d)
+	ch, err := h.Planner.Choices(ctx, u, &d)
 	if err != nil {
 		return err
 	}
 	d = sent
-	n, problems := h.planner.Validate(u, d, ch)
+	n, problems := h.Planner.Validate(u, d, ch)
 	if problems == nil {
-		id, _, err := h.life.Submit(ctx, actor(c, u), n, d.VPC)
+		id, _, err := h.Lifecycle.Submit(ctx, actor(c, u), n, d.VPC)
 		switch {
 		case err == nil:
 			if err := h.setFlash(c, "success", fmt.Sprintf("Request #%d submitted. A lead of the team will decide on it.", id)); err != nil {
