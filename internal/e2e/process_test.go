@@ -519,20 +519,22 @@ func submitAndApprove(t *testing.T, w *world) int64 {
 	planner := restore.NewPlanner(db, jdcloud.New(jdcloudsim.DemoAccessKey, jdcloudsim.DemoSecretKey, jdcloud.WithEndpoint(ep)), nil)
 	d := restore.Draft{Key: rand.Text(), Team: strconv.FormatInt(u.Teams[0].TeamID, 10), Region: "cn-north-1",
 		Source: "mysql-payorders1", Reason: "process test: restore last night's orders"}
-	ch, err := planner.Choices(ctx, u, &d)
+	ch, err := planner.Choices(ctx, u, d)
 	if err != nil || len(ch.Backups) == 0 {
 		t.Fatalf("choices: %v (%s)", err, ch.LookupErr)
 	}
+	d = ch.Suggested
 	d.Backup = ch.Backups[0].BackupID
-	if ch, err = planner.Choices(ctx, u, &d); err != nil {
+	if ch, err = planner.Choices(ctx, u, d); err != nil {
 		t.Fatal(err)
 	}
+	d = ch.Suggested
 	n, problems := planner.Validate(u, d, ch)
 	if problems != nil {
 		t.Fatalf("the request is refused: %v", problems)
 	}
 	life := restore.NewLifecycle(w.pool, postgres.LoadUser, time.Hour)
-	id, _, err := life.Submit(ctx, alice, n, d.VPC)
+	id, _, err := life.Submit(ctx, alice, n)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -93,7 +93,7 @@ func (h *Handler) ownershipChoices(c echo.Context, team postgres.Team, owned []p
 		}
 		if err != nil {
 			h.Log.WarnContext(ctx, "ownership page look-up", "err", err)
-			p.CloudErr = "JD Cloud could not list this region's instances and VPCs right now (" + restore.LookupMessage(err) + "). Try again in a moment."
+			p.CloudErr = "JD Cloud could not list this region's instances and VPCs right now (" + jdcloud.Describe(err) + "). Try again in a moment."
 		}
 	}
 	owners, err := h.db.RegionOwners(ctx, p.Region)

@@ -8,12 +8,24 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/problem"
 	"restoredesk/internal/views"
 )
 
 // errPanic stands for a recovered panic; the stack was already logged.
 var errPanic = errors.New("recovered panic")
+
+// problemStatus is the HTTP status of each kind of domain refusal.
+var problemStatus = map[problem.Code]int{
+	problem.Invalid:     http.StatusUnprocessableEntity,
+	problem.Forbidden:   http.StatusForbidden,
+	problem.NotFound:    http.StatusNotFound,
+	problem.Conflict:    http.StatusConflict,
+	problem.Unavailable: http.StatusServiceUnavailable,
+	problem.Internal:    http.StatusInternalServerError,
+}
 
 // errorHandler is the one place that decides what a failed request shows.
 // Users see a status and plain words; operators see the error in the log,
@@ -22,8 +34,10 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	status, msg := http.StatusInternalServerError, "Something went wrong"
+	status, msg := http.StatusInternalServerError, problem.InternalMessage
 	var he *echo.HTTPError
+	var pe *problem.Error
+	var api *jdcloud.APIError
 	switch {
 	case errors.As(err, &he):
 		status = he.Code
@@ -32,6 +46,11 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 		} else {
 			msg = http.StatusText(status)
 		}
+	case errors.As(err, &pe):
+		status, msg = problemStatus[pe.Code], pe.Message
+	case errors.As(err, &api):
+		// A JD Cloud refusal reaches the user in JD Cloud's words, with its request id.
+		status, msg = http.StatusBadGateway, "JD Cloud answered with an error: "+api.Description()+"."
 	case errors.Is(err, postgres.ErrNotFound):
 		status, msg = http.StatusNotFound, "Not found"
 	case errors.Is(err, context.DeadlineExceeded):

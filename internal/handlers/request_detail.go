@@ -15,6 +15,7 @@ import (
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/problem"
 	"restoredesk/internal/restore"
 	"restoredesk/internal/views"
 )
@@ -84,30 +85,26 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 		case "cancel":
 			err, done = h.Lifecycle.Cancel(ctx, actor(c, u), r.ID), "Request cancelled."
 		}
-		var se *restore.StateError
 		switch {
 		case err == nil:
-		case errors.Is(err, restore.ErrCommentRequired):
+		case problem.CodeOf(err) == problem.Invalid:
+			// A refused comment: the page again, the comment kept, the problem next to it.
 			d, derr := h.requestDetail(c, r, u, true)
 			if derr != nil {
 				return derr
 			}
-			d.RejectError = "Write a comment: the requester needs to know why."
+			d.RejectComment, d.RejectError = c.FormValue("comment"), problem.MessageOf(err)
 			return render(c, http.StatusUnprocessableEntity, views.RequestPage(h.page(c, fmt.Sprintf("Request #%d", r.ID), "requests"), d))
 		case errors.Is(err, restore.ErrForbidden):
 			return echo.NewHTTPError(http.StatusForbidden, forbiddenMessage(action, r, u))
-		case errors.As(err, &se):
-			if e := h.setFlash(c, "error", views.Capitalize(se.Error())+"."); e != nil {
-				return e
-			}
-			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
-		case errors.Is(err, restore.ErrApprovalExpired):
-			if e := h.setFlash(c, "error", "Too late: the approval window has passed and the request has expired."); e != nil {
+		case problem.CodeOf(err) == problem.Conflict:
+			// Someone (or the clock) got there first: say so on the request's page.
+			if e := h.setFlash(c, "error", problem.MessageOf(err)); e != nil {
 				return e
 			}
 			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
 		default:
-			return err
+			return err // a database failure: a logged 500, never the conflict flash
 		}
 		if err := h.setFlash(c, "success", done); err != nil {
 			return err

@@ -142,13 +142,14 @@ func (f *fixture) draft(t *testing.T, who, team, source string) restore.Draft {
 	t.Helper()
 	d := restore.Draft{Key: fmt.Sprintf("key-%s-%d", who, time.Now().UnixNano()), Team: strconv.FormatInt(f.teams[team], 10),
 		Region: "cn-north-1", Source: source, Reason: "customer dispute #4411: need last week's orders"}
-	ch, err := f.planner.Choices(t.Context(), f.user(t, who), &d)
+	ch, err := f.planner.Choices(t.Context(), f.user(t, who), d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ch.Backups) == 0 {
 		t.Fatalf("no restorable backups of %s (lookup: %s)", source, ch.LookupErr)
 	}
+	d = ch.Suggested
 	d.Backup = ch.Backups[0].BackupID
 	return d
 }
@@ -158,15 +159,16 @@ func (f *fixture) submit(t *testing.T, who, team, source string) int64 {
 	t.Helper()
 	d := f.draft(t, who, team, source)
 	u := f.user(t, who)
-	ch, err := f.planner.Choices(t.Context(), u, &d)
+	ch, err := f.planner.Choices(t.Context(), u, d)
 	if err != nil {
 		t.Fatal(err)
 	}
+	d = ch.Suggested
 	n, problems := f.planner.Validate(u, d, ch)
 	if problems != nil {
 		t.Fatalf("valid draft refused: %v", problems)
 	}
-	id, created, err := f.life.Submit(t.Context(), f.actor(who), n, d.VPC)
+	id, created, err := f.life.Submit(t.Context(), f.actor(who), n)
 	if err != nil || !created {
 		t.Fatalf("submit: id %d created %v err %v", id, created, err)
 	}

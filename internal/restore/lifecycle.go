@@ -2,7 +2,7 @@ package restore
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,31 +14,37 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/problem"
 )
 
-// Errors of the transitions. Handlers turn them into plain words.
+// Refusals of the transitions, each with the words the user reads.
 var (
 	// ErrForbidden: the actor may not do this to this request.
-	ErrForbidden = errors.New("not allowed")
+	ErrForbidden = problem.New(problem.Forbidden, "You may not do that to this request.")
 	// ErrApprovalExpired: the approval window passed; the request is now expired.
-	ErrApprovalExpired = errors.New("the approval window has passed; the request has expired")
+	ErrApprovalExpired = problem.New(problem.Conflict, "Too late: the approval window has passed and the request has expired.")
 	// ErrCommentRequired: a rejection needs a comment.
-	ErrCommentRequired = errors.New("a comment is required to reject a request")
+	ErrCommentRequired = problem.New(problem.Invalid, "Write a comment: the requester needs to know why.")
+	// ErrCommentTooLong: a decision comment is longer than MaxCommentLength.
+	ErrCommentTooLong = problem.Errorf(problem.Invalid, "The comment is longer than %d characters; shorten it.", MaxCommentLength)
 	// ErrNoApprover: nobody but the requester leads the team, so nobody could decide.
-	ErrNoApprover = errors.New("nobody but you leads this team, so nobody could approve the request; ask an admin to add another lead")
+	ErrNoApprover = problem.New(problem.Invalid, "Nobody but you leads this team, so nobody could approve the request; ask an admin to add another lead.")
 	// ErrKeyInUse: the form's submission key belongs to another user's
 	// request (a copied or forged form); the form must be sent afresh.
-	ErrKeyInUse = errors.New("this form was already used; check the values and submit it again")
+	ErrKeyInUse = problem.New(problem.Invalid, "This form was already used; check the values and submit it again.")
 	// ErrNotOwned: the source instance or VPC does not belong to the team.
-	ErrNotOwned = errors.New("the team does not own this source instance or may not use this VPC")
+	ErrNotOwned = problem.New(problem.Invalid, "The team no longer owns this instance or may no longer use this VPC.")
 )
 
 // StateError says a transition was refused because the request is no longer
-// in the state it needs.
+// in the state it needs. It is a problem.Conflict (errors.As finds one).
 type StateError struct{ Status Status }
 
-func (e *StateError) Error() string {
-	return "this request is " + strings.ToLower(e.Status.Label()) + " and can no longer change that way"
+func (e *StateError) Error() string { return e.Unwrap().Error() }
+
+// Unwrap returns the refusal in the user's words.
+func (e *StateError) Unwrap() error {
+	return problem.Errorf(problem.Conflict, "This request is %s and can no longer change that way.", strings.ToLower(e.Status.Label()))
 }
 
 // MaxCommentLength bounds decision comments.
@@ -68,9 +74,19 @@ func NewLifecycle(pool *pgxpool.Pool, loadUser UserLoader, ttl time.Duration) *L
 // with created=false and records nothing. It re-checks, against the database
 // of the moment, that the requester belongs to the team, that the team owns
 // the source instance and may use the VPC, and that someone else could decide.
-func (l *Lifecycle) Submit(ctx context.Context, actor audit.Actor, n postgres.NewRequest, vpcID string) (id int64, created bool, err error) {
-	n.RequesterID = actor.UserID
-	n.ExpiresAt = time.Now().Add(l.ttl)
+func (l *Lifecycle) Submit(ctx context.Context, actor audit.Actor, r NewRequest) (id int64, created bool, err error) {
+	spec, err := json.Marshal(r.Spec)
+	if err != nil {
+		return 0, false, fmt.Errorf("encode spec: %w", err)
+	}
+	n := postgres.NewRequest{
+		SubmissionKey: r.SubmissionKey, TeamID: r.TeamID, RequesterID: actor.UserID, Region: r.Region,
+		SourceInstanceID: r.SourceInstanceID, SourceInstanceName: r.SourceInstanceName,
+		BackupID: r.Backup.BackupID, BackupName: r.Backup.BackupName, BackupTime: r.Backup.BackupStartTime,
+		BackupSizeBytes: r.Backup.BackupSizeByte, Engine: r.Engine, Spec: spec, Reason: r.Reason,
+		ExpiresAt: time.Now().Add(l.ttl),
+	}
+	vpcID := r.Spec.VpcID
 	err = postgres.New(l.pool).Tx(ctx, func(tx *postgres.DB) error {
 		if prev, err := tx.RequestBySubmission(ctx, n.SubmissionKey); err == nil {
 			if prev.RequesterID != actor.UserID {
@@ -130,7 +146,7 @@ func (l *Lifecycle) Reject(ctx context.Context, actor audit.Actor, id int64, com
 		return ErrCommentRequired
 	}
 	if utf8.RuneCountInString(comment) > MaxCommentLength {
-		return fmt.Errorf("the comment is longer than %d characters", MaxCommentLength)
+		return ErrCommentTooLong
 	}
 	return l.decide(ctx, actor, id, Rejected, comment)
 }
@@ -160,8 +176,10 @@ func (l *Lifecycle) decide(ctx context.Context, actor audit.Actor, id int64, to 
 			upd.NextCheckAt = ptr(time.Now())
 			action = audit.RequestApproved
 		}
-		if ok, err := tx.UpdateRequest(ctx, id, string(Pending), upd); err != nil || !ok {
-			return errors.Join(err, &StateError{Status(r.Status)})
+		if ok, err := tx.UpdateRequest(ctx, id, string(Pending), upd); err != nil {
+			return err
+		} else if !ok {
+			return &StateError{Status(r.Status)}
 		}
 		details := map[string]any{"from": string(Pending), "to": s, "requester_id": r.RequesterID}
 		if comment != "" {
@@ -197,8 +215,10 @@ func (l *Lifecycle) Cancel(ctx context.Context, actor audit.Actor, id int64) err
 			return ErrForbidden
 		}
 		s := string(Cancelled)
-		if ok, err := tx.UpdateRequest(ctx, id, string(Pending), postgres.RequestUpdate{Status: &s}); err != nil || !ok {
-			return errors.Join(err, &StateError{Status(r.Status)})
+		if ok, err := tx.UpdateRequest(ctx, id, string(Pending), postgres.RequestUpdate{Status: &s}); err != nil {
+			return err
+		} else if !ok {
+			return &StateError{Status(r.Status)}
 		}
 		_, err = audit.Record(ctx, tx.Conn(), audit.Event{Actor: actor, Action: audit.RequestCancelled,
 			TargetType: audit.TargetRequest, TargetID: strconv.FormatInt(id, 10), TeamID: r.TeamID,

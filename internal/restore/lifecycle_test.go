@@ -87,7 +87,8 @@ func TestOnlyLeadCannotRequest(t *testing.T) {
 	// carol is search's only lead: nobody could decide her request.
 	d := f.draft(t, "carol", "search", "mysql-srchindex1")
 	u := f.user(t, "carol")
-	ch, _ := f.planner.Choices(t.Context(), u, &d)
+	ch, _ := f.planner.Choices(t.Context(), u, d)
+	d = ch.Suggested
 	if !ch.OnlyLead {
 		t.Error("the form does not warn the only lead")
 	}
@@ -101,7 +102,7 @@ func TestOnlyLeadCannotRequest(t *testing.T) {
 	if problems != nil {
 		t.Fatal(problems)
 	}
-	if _, _, err := f.life.Submit(t.Context(), f.actor("carol"), n, d.VPC); !errors.Is(err, restore.ErrNoApprover) {
+	if _, _, err := f.life.Submit(t.Context(), f.actor("carol"), n); !errors.Is(err, restore.ErrNoApprover) {
 		t.Errorf("lifecycle: %v, want ErrNoApprover", err)
 	}
 }
@@ -111,7 +112,8 @@ func TestDoubleSubmitCreatesOneRequest(t *testing.T) {
 	f := newFixture(t, time.Hour)
 	d := f.draft(t, "alice", "payments", "mysql-payorders1")
 	u := f.user(t, "alice")
-	ch, _ := f.planner.Choices(t.Context(), u, &d)
+	ch, _ := f.planner.Choices(t.Context(), u, d)
+	d = ch.Suggested
 	n, problems := f.planner.Validate(u, d, ch)
 	if problems != nil {
 		t.Fatal(problems)
@@ -120,7 +122,7 @@ func TestDoubleSubmitCreatesOneRequest(t *testing.T) {
 	ids := make([]int64, 5)
 	for i := range ids {
 		wg.Go(func() {
-			id, _, err := f.life.Submit(t.Context(), f.actor("alice"), n, d.VPC)
+			id, _, err := f.life.Submit(t.Context(), f.actor("alice"), n)
 			if err != nil {
 				t.Error(err)
 			}
@@ -140,7 +142,7 @@ func TestDoubleSubmitCreatesOneRequest(t *testing.T) {
 	}
 	// Someone else sending the same form (a copied key) learns nothing of
 	// alice's request and is told to send it afresh.
-	if id, _, err := f.life.Submit(t.Context(), f.actor("grace"), n, d.VPC); !errors.Is(err, restore.ErrKeyInUse) || id != 0 {
+	if id, _, err := f.life.Submit(t.Context(), f.actor("grace"), n); !errors.Is(err, restore.ErrKeyInUse) || id != 0 {
 		t.Errorf("another user's submission with alice's key: id %d, %v", id, err)
 	}
 }

@@ -173,9 +173,5 @@ func ownedName(ctx context.Context, db *postgres.DB, team int64, kind, region, i
 
 // lookupError words a failed JD Cloud look-up for the admin.
 func lookupError(err error) error {
-	return &LookupError{Message: fmt.Sprintf("JD Cloud could not be asked right now (%s). Try again in a moment.", LookupMessage(err))}
+	return &LookupError{Message: fmt.Sprintf("JD Cloud could not be asked right now (%s). Try again in a moment.", jdcloud.Describe(err))}
 }
-
-// LookupMessage words a failed JD Cloud call for people: HTTP status, JD
-// Cloud's status and message, and its request id.
-func LookupMessage(err error) string { return describe(err) }

@@ -122,14 +122,16 @@ func (s *Server) RequestForm(t testing.TB, username, team, source string) url.Va
 	}
 	planner := restore.NewPlanner(postgres.New(s.Pool), s.Restore.Cloud(nil), nil)
 	d := restore.Draft{Key: rand.Text(), Team: strconv.FormatInt(s.Team(t, team), 10), Region: "cn-north-1", Source: source}
-	ch, err := planner.Choices(ctx, pu, &d)
+	ch, err := planner.Choices(ctx, pu, d)
 	if err != nil || len(ch.Backups) == 0 {
 		t.Fatalf("request form for %s: %v (%s)", source, err, ch.LookupErr)
 	}
+	d = ch.Suggested
 	d.Backup = ch.Backups[0].BackupID
-	if _, err := planner.Choices(ctx, pu, &d); err != nil {
+	if ch, err = planner.Choices(ctx, pu, d); err != nil {
 		t.Fatal(err)
 	}
+	d = ch.Suggested
 	return url.Values{
 		"key": {d.Key}, "team": {d.Team}, "region": {d.Region}, "source": {d.Source}, "backup": {d.Backup},
 		"class": {d.Class}, "storage": {d.Storage}, "az_primary": {d.AZPrimary}, "az_standby": {d.AZStandby},
