@@ -9,7 +9,7 @@ import (
 
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
-	"restoredesk/internal/restore"
+	"restoredesk/internal/request"
 )
 
 // workflowMetrics are the restore workflow's Prometheus metrics: JD Cloud
@@ -60,7 +60,7 @@ func (c *requestsCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	// Every status, zeros included, so a dashboard's series never vanish.
-	for _, s := range restore.Statuses {
+	for _, s := range request.Statuses() {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[string(s)]), string(s))
 	}
 }

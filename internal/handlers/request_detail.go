@@ -14,19 +14,19 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/policy"
-	"restoredesk/internal/postgres"
 	"restoredesk/internal/problem"
+	"restoredesk/internal/request"
 	"restoredesk/internal/restore"
 	"restoredesk/internal/views"
 )
 
 // loadRequest reads the request named in the path, if the viewer may see it;
 // otherwise 404, so ids reveal nothing.
-func (h *Handler) loadRequest(c echo.Context) (postgres.Request, *policy.User, error) {
+func (h *Handler) loadRequest(c echo.Context) (request.Request, *policy.User, error) {
 	u := currentUser(c)
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		return postgres.Request{}, u, echo.NewHTTPError(http.StatusNotFound, "Not found")
+		return request.Request{}, u, echo.NewHTTPError(http.StatusNotFound, "Not found")
 	}
 	r, err := h.db.Request(c.Request().Context(), id)
 	if err != nil {
@@ -113,7 +113,7 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 	}
 }
 
-func forbiddenMessage(action string, r postgres.Request, u *policy.User) string {
+func forbiddenMessage(action string, r request.Request, u *policy.User) string {
 	switch {
 	case action == "cancel":
 		return "Only the requester can cancel this request."
@@ -126,11 +126,10 @@ func forbiddenMessage(action string, r postgres.Request, u *policy.User) string 
 
 // requestDetail builds the page's view model. withTimeline also loads the
 // audit events the viewer may see.
-func (h *Handler) requestDetail(c echo.Context, r postgres.Request, u *policy.User, withTimeline bool) (views.RequestDetail, error) {
-	st := restore.Status(r.Status)
+func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.User, withTimeline bool) (views.RequestDetail, error) {
 	pr := policyRequest(r)
 	d := views.RequestDetail{
-		ID: r.ID, Status: r.Status, StatusLabel: st.Label(), Badge: st.Badge(), Active: !st.Terminal(),
+		ID: r.ID, Status: r.Status,
 		Team: r.TeamName, Requester: r.RequesterName, Region: r.Region,
 		Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
 		Backup: fmt.Sprintf("%s — %s, %s", joinName(r.BackupName, r.BackupID), views.ShortTime(r.BackupTime), views.Bytes(r.BackupSizeBytes)),
@@ -149,12 +148,12 @@ func (h *Handler) requestDetail(c echo.Context, r postgres.Request, u *policy.Us
 	if pr.Pending && !d.CanApprove && u.LeadOf(r.TeamID) && u.ID == r.RequesterID {
 		d.DecideNote = "You requested this, so another lead of the team must decide."
 	}
-	switch st {
-	case restore.Approved:
+	switch r.Status {
+	case request.Approved:
 		d.Progress = "Checking the backup before creating the instance…"
-	case restore.Provisioning:
+	case request.Provisioning:
 		d.Progress = "Creating the instance on JD Cloud…"
-	case restore.Creating:
+	case request.Creating:
 		d.Progress = "JD Cloud is building the instance…"
 	}
 	d.Params = specParams(r)
@@ -184,7 +183,7 @@ func (h *Handler) requestDetail(c echo.Context, r postgres.Request, u *policy.Us
 }
 
 // specParams lists the stored parameters in the form's words.
-func specParams(r postgres.Request) []views.Param {
+func specParams(r request.Request) []views.Param {
 	var s jdcloud.RestoredInstanceSpec
 	if json.Unmarshal(r.Spec, &s) != nil {
 		return nil

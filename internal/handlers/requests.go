@@ -15,8 +15,8 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/policy"
-	"restoredesk/internal/postgres"
 	"restoredesk/internal/problem"
+	"restoredesk/internal/request"
 	"restoredesk/internal/restore"
 	"restoredesk/internal/views"
 )
@@ -226,6 +226,6 @@ func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]st
 }
 
 // policyRequest is what the policy needs of a stored request.
-func policyRequest(r postgres.Request) policy.Request {
-	return policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: restore.Status(r.Status) == restore.Pending}
+func policyRequest(r request.Request) policy.Request {
+	return policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: r.Status.Pending()}
 }

@@ -17,6 +17,7 @@ import (
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/postgres/postgrestest"
+	"restoredesk/internal/request"
 	"restoredesk/internal/restore"
 )
 
@@ -175,7 +176,7 @@ func (f *fixture) submit(t *testing.T, who, team, source string) int64 {
 	return id
 }
 
-func (f *fixture) request(t *testing.T, id int64) postgres.Request {
+func (f *fixture) request(t *testing.T, id int64) request.Request {
 	t.Helper()
 	r, err := postgres.New(f.pool).Request(t.Context(), id)
 	if err != nil {
@@ -197,12 +198,12 @@ func (f *fixture) runWorker(t *testing.T, cfg restore.WorkerConfig) context.Canc
 }
 
 // waitStatus waits until request id is in a terminal state (or want) and returns it.
-func (f *fixture) waitFinal(t *testing.T, id int64) postgres.Request {
+func (f *fixture) waitFinal(t *testing.T, id int64) request.Request {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		r := f.request(t, id)
-		if restore.Status(r.Status).Terminal() {
+		if r.Status.Terminal() {
 			return r
 		}
 		if time.Now().After(deadline) {

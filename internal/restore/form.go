@@ -15,6 +15,7 @@ import (
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/request"
 )
 
 // Draft is the request form as typed. Every value stays a string so a refused
@@ -419,7 +420,7 @@ func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (NewRequest, map[
 
 // DraftFrom returns a draft pre-filled from an earlier request, for
 // "Request again": same source, backup and parameters, a new reason.
-func DraftFrom(r postgres.Request) Draft {
+func DraftFrom(r request.Request) Draft {
 	var spec jdcloud.RestoredInstanceSpec
 	json.Unmarshal(r.Spec, &spec)
 	d := Draft{

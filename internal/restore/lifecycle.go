@@ -15,6 +15,7 @@ import (
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/problem"
+	"restoredesk/internal/request"
 )
 
 // Refusals of the transitions, each with the words the user reads.
@@ -158,9 +159,9 @@ func (l *Lifecycle) decide(ctx context.Context, actor audit.Actor, id int64, to 
 		if err != nil {
 			return err
 		}
-		pr := policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: Status(r.Status) == Pending}
-		if Status(r.Status) != Pending {
-			return &StateError{Status(r.Status)}
+		pr := policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: r.Status.Pending()}
+		if !r.Status.Pending() {
+			return &StateError{r.Status}
 		}
 		if !policy.CanDecide(u, pr) {
 			return ErrForbidden
@@ -169,19 +170,17 @@ func (l *Lifecycle) decide(ctx context.Context, actor audit.Actor, id int64, to 
 			expired = true
 			return l.expire(ctx, tx, r)
 		}
-		s := string(to)
-		upd := postgres.RequestUpdate{Status: &s, DecidedBy: &actor.UserID, DecisionComment: &comment}
+		upd := postgres.RequestUpdate{Status: &to, DecidedBy: &actor.UserID, DecisionComment: &comment}
 		action := audit.RequestRejected
 		if to == Approved {
-			upd.NextCheckAt = ptr(time.Now())
-			action = audit.RequestApproved
+			action = audit.RequestApproved // the machine schedules the work
 		}
-		if ok, err := tx.UpdateRequest(ctx, id, string(Pending), upd); err != nil {
+		if ok, err := tx.UpdateRequest(ctx, id, Pending, upd); err != nil {
 			return err
 		} else if !ok {
-			return &StateError{Status(r.Status)}
+			return &StateError{r.Status}
 		}
-		details := map[string]any{"from": string(Pending), "to": s, "requester_id": r.RequesterID}
+		details := map[string]any{"from": Pending, "to": to, "requester_id": r.RequesterID}
 		if comment != "" {
 			details["comment"] = comment
 		}
@@ -208,28 +207,27 @@ func (l *Lifecycle) Cancel(ctx context.Context, actor audit.Actor, id int64) err
 		if err != nil {
 			return err
 		}
-		if Status(r.Status) != Pending {
-			return &StateError{Status(r.Status)}
+		if !r.Status.Pending() {
+			return &StateError{r.Status}
 		}
 		if !policy.CanCancel(u, policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: true}) {
 			return ErrForbidden
 		}
-		s := string(Cancelled)
-		if ok, err := tx.UpdateRequest(ctx, id, string(Pending), postgres.RequestUpdate{Status: &s}); err != nil {
+		if ok, err := tx.UpdateRequest(ctx, id, Pending, postgres.RequestUpdate{Status: ptr(Cancelled)}); err != nil {
 			return err
 		} else if !ok {
-			return &StateError{Status(r.Status)}
+			return &StateError{r.Status}
 		}
 		_, err = audit.Record(ctx, tx.Conn(), audit.Event{Actor: actor, Action: audit.RequestCancelled,
 			TargetType: audit.TargetRequest, TargetID: strconv.FormatInt(id, 10), TeamID: r.TeamID,
-			Details: map[string]any{"from": string(Pending), "to": s}})
+			Details: map[string]any{"from": Pending, "to": Cancelled}})
 		return err
 	})
 }
 
 // lockFor locks request id and loads actor as a user. Someone who may not
 // even see the request gets ErrNotFound, so ids reveal nothing.
-func (l *Lifecycle) lockFor(ctx context.Context, tx *postgres.DB, actor audit.Actor, id int64) (postgres.Request, *policy.User, error) {
+func (l *Lifecycle) lockFor(ctx context.Context, tx *postgres.DB, actor audit.Actor, id int64) (request.Request, *policy.User, error) {
 	r, err := tx.RequestForUpdate(ctx, id)
 	if err != nil {
 		return r, nil, err
@@ -257,7 +255,7 @@ func (l *Lifecycle) ExpireDue(ctx context.Context) (int, error) {
 	for _, id := range ids {
 		err := db.Tx(ctx, func(tx *postgres.DB) error {
 			r, err := tx.RequestForUpdate(ctx, id)
-			if err != nil || Status(r.Status) != Pending || time.Now().Before(r.ExpiresAt) {
+			if err != nil || !r.Status.Pending() || time.Now().Before(r.ExpiresAt) {
 				return err
 			}
 			n++
@@ -270,14 +268,13 @@ func (l *Lifecycle) ExpireDue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (l *Lifecycle) expire(ctx context.Context, tx *postgres.DB, r postgres.Request) error {
-	s := string(Expired)
-	if ok, err := tx.UpdateRequest(ctx, r.ID, string(Pending), postgres.RequestUpdate{Status: &s}); err != nil || !ok {
+func (l *Lifecycle) expire(ctx context.Context, tx *postgres.DB, r request.Request) error {
+	if ok, err := tx.UpdateRequest(ctx, r.ID, Pending, postgres.RequestUpdate{Status: ptr(Expired)}); err != nil || !ok {
 		return err
 	}
 	_, err := audit.Record(ctx, tx.Conn(), audit.Event{Actor: audit.System, Action: audit.RequestExpired,
 		TargetType: audit.TargetRequest, TargetID: strconv.FormatInt(r.ID, 10), TeamID: r.TeamID,
-		Details: map[string]any{"from": string(Pending), "to": s, "expires_at": r.ExpiresAt.UTC().Format(time.RFC3339),
+		Details: map[string]any{"from": Pending, "to": Expired, "expires_at": r.ExpiresAt.UTC().Format(time.RFC3339),
 			"approval_ttl": l.ttl.String()}})
 	return err
 }

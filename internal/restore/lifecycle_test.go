@@ -16,7 +16,7 @@ func TestDecisionsFollowThePolicy(t *testing.T) {
 	f := newFixture(t, time.Hour)
 	ctx := t.Context()
 	id := f.submit(t, "alice", "payments", "mysql-payorders1")
-	if r := f.request(t, id); r.Status != string(restore.Pending) {
+	if r := f.request(t, id); r.Status != restore.Pending {
 		t.Fatalf("new request is %s", r.Status)
 	}
 	refused := []struct {
@@ -44,7 +44,7 @@ func TestDecisionsFollowThePolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := f.request(t, id)
-	if r.Status != string(restore.Rejected) || r.DecisionComment != "Use the replica instead." || *r.DeciderName != "bob" {
+	if r.Status != restore.Rejected || r.DecisionComment != "Use the replica instead." || *r.DeciderName != "bob" {
 		t.Errorf("after reject: %+v", r)
 	}
 	// Terminal states never change.
@@ -62,7 +62,7 @@ func TestDecisionsFollowThePolicy(t *testing.T) {
 	if err := f.life.Cancel(ctx, f.actor("alice"), id2); err != nil {
 		t.Fatal(err)
 	}
-	if r := f.request(t, id2); r.Status != string(restore.Cancelled) {
+	if r := f.request(t, id2); r.Status != restore.Cancelled {
 		t.Errorf("after cancel: %s", r.Status)
 	}
 }
@@ -187,17 +187,17 @@ func TestExpiry(t *testing.T) {
 	if err := f.life.Approve(ctx, f.actor("bob"), late); !errors.Is(err, restore.ErrApprovalExpired) {
 		t.Errorf("late approve: %v", err)
 	}
-	if r := f.request(t, late); r.Status != string(restore.Expired) {
+	if r := f.request(t, late); r.Status != restore.Expired {
 		t.Errorf("late request is %s", r.Status)
 	}
 	n, err := f.life.ExpireDue(ctx)
 	if err != nil || n != 1 {
 		t.Errorf("ExpireDue = %d, %v; want 1", n, err)
 	}
-	if r := f.request(t, stale); r.Status != string(restore.Expired) {
+	if r := f.request(t, stale); r.Status != restore.Expired {
 		t.Errorf("stale request is %s", r.Status)
 	}
-	if r := f.request(t, fresh); r.Status != string(restore.Pending) {
+	if r := f.request(t, fresh); r.Status != restore.Pending {
 		t.Errorf("fresh request is %s", r.Status)
 	}
 	if got := f.events(t, stale); count(got, audit.RequestExpired) != 1 {

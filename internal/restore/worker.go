@@ -16,6 +16,7 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/request"
 )
 
 // TagKey is the tag every instance Restore Desk creates carries; its value is
@@ -237,13 +238,13 @@ func (w *Worker) Step(ctx context.Context, id int64) error {
 type step struct {
 	w     *Worker
 	db    *postgres.DB
-	r     postgres.Request
+	r     request.Request
 	cloud *jdcloud.Client
 }
 
 // cloud returns a client whose every call is recorded as a jdcloud.call
 // event of request r, in its own transaction right after the call.
-func (w *Worker) cloud(ctx context.Context, db *postgres.DB, r postgres.Request) *jdcloud.Client {
+func (w *Worker) cloud(ctx context.Context, db *postgres.DB, r request.Request) *jdcloud.Client {
 	return w.cfg.Cloud(func(info jdcloud.CallInfo) {
 		// Routine status polls are not events (SPEC §4): the status change
 		// they lead to is. A poll that fails is recorded.
@@ -265,7 +266,7 @@ func (w *Worker) cloud(ctx context.Context, db *postgres.DB, r postgres.Request)
 }
 
 // tag is request r's tag value.
-func (w *Worker) tag(r postgres.Request) string {
+func (w *Worker) tag(r request.Request) string {
 	return w.cfg.DeploymentID + "/" + strconv.FormatInt(r.ID, 10)
 }
 
@@ -329,7 +330,7 @@ func (st *step) provision(ctx context.Context) error {
 		return st.fail(ctx, Provisioning, fmt.Sprintf("Gave up after %d create attempts that JD Cloud did not complete.", r.CreateAttempts), nil)
 	}
 	attempt := r.CreateAttempts + 1
-	ok, err := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
+	ok, err := st.db.UpdateRequest(ctx, r.ID, Provisioning, postgres.RequestUpdate{
 		CreateSentAt: ptr(time.Now()), CreateAttempts: &attempt, PollCount: ptr(0),
 		NextCheckAt: ptr(time.Now().Add(w.cfg.PollBase)),
 	})
@@ -347,7 +348,7 @@ func (st *step) provision(ctx context.Context) error {
 		return st.created(ctx, created.InstanceID, jdcloud.StatusBuilding, audit.RequestInstanceCreated)
 	case jdcloud.NotPerformed:
 		// Certainly not performed: forget the send and retry after a backoff.
-		_, uerr := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
+		_, uerr := st.db.UpdateRequest(ctx, r.ID, Provisioning, postgres.RequestUpdate{
 			ClearCreateSent: true, NextCheckAt: ptr(time.Now().Add(w.backoff(w.cfg.RetryBase, w.cfg.RetryMax, attempt))),
 			FailureReason: ptr("Last attempt: " + describe(err)),
 		})
@@ -358,7 +359,7 @@ func (st *step) provision(ctx context.Context) error {
 	case jdcloud.Refused:
 		return st.fail(ctx, Provisioning, "JD Cloud refused the create: "+describe(err), err)
 	default: // Ambiguous: create_sent_at stays; the next step searches for the tag.
-		_, uerr := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
+		_, uerr := st.db.UpdateRequest(ctx, r.ID, Provisioning, postgres.RequestUpdate{
 			NextCheckAt:   ptr(time.Now().Add(w.cfg.PollBase)),
 			FailureReason: ptr("Last attempt: " + describe(err) + " — checking whether the instance was created."),
 		})
@@ -386,7 +387,7 @@ func (st *step) findTagged(ctx context.Context) (*jdcloud.Instance, error) {
 
 // createRequest builds the createInstanceFromBackup body from the stored
 // parameters, with the request's tag and default name.
-func (w *Worker) createRequest(r postgres.Request) (jdcloud.CreateInstanceFromBackupRequest, error) {
+func (w *Worker) createRequest(r request.Request) (jdcloud.CreateInstanceFromBackupRequest, error) {
 	var spec jdcloud.RestoredInstanceSpec
 	if err := json.Unmarshal(r.Spec, &spec); err != nil {
 		return jdcloud.CreateInstanceFromBackupRequest{}, err
@@ -436,7 +437,7 @@ func (st *step) track(ctx context.Context) error {
 	if inst.InstanceStatus != r.InstanceStatus {
 		w.cfg.Log.InfoContext(ctx, "instance status", "request", r.ID, "instance", r.InstanceID, "status", inst.InstanceStatus)
 	}
-	_, err = st.db.UpdateRequest(ctx, r.ID, string(Creating), postgres.RequestUpdate{
+	_, err = st.db.UpdateRequest(ctx, r.ID, Creating, postgres.RequestUpdate{
 		InstanceStatus: &inst.InstanceStatus, NextCheckAt: next, PollCount: ptr(r.PollCount + 1),
 	})
 	return err
@@ -444,7 +445,7 @@ func (st *step) track(ctx context.Context) error {
 
 // later schedules the next look at r without changing its state.
 func (st *step) later(ctx context.Context, from Status, after time.Duration, polls int) error {
-	_, err := st.db.UpdateRequest(ctx, st.r.ID, string(from), postgres.RequestUpdate{
+	_, err := st.db.UpdateRequest(ctx, st.r.ID, from, postgres.RequestUpdate{
 		NextCheckAt: ptr(time.Now().Add(after)), PollCount: &polls,
 	})
 	return err
@@ -474,11 +475,10 @@ func (st *step) fail(ctx context.Context, from Status, reason string, cause erro
 func (st *step) transition(ctx context.Context, from, to Status, u postgres.RequestUpdate,
 	action string, details map[string]any) error {
 	r := st.r
-	s := string(to)
-	u.Status = &s
+	u.Status = &to
 	details["from"], details["to"] = string(from), string(to)
 	return st.db.Tx(ctx, func(tx *postgres.DB) error {
-		ok, err := tx.UpdateRequest(ctx, r.ID, string(from), u)
+		ok, err := tx.UpdateRequest(ctx, r.ID, from, u)
 		if err != nil || !ok {
 			return err
 		}
