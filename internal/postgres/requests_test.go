@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"restoredesk/internal/postgres"
-	"restoredesk/internal/postgres/postgrestest"
 	"restoredesk/internal/request"
 )
 
@@ -18,16 +17,8 @@ import (
 func TestUpdateRequestObeysTheMachine(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	pool := postgrestest.Pool(t)
-	db := postgres.New(pool)
-	team, err := db.InsertTeam(ctx, "payments")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var user int64
-	if err := pool.QueryRow(ctx, `INSERT INTO users (username, email, display_name) VALUES ('alice', 'alice@example.com', 'Alice') RETURNING id`).Scan(&user); err != nil {
-		t.Fatal(err)
-	}
+	db, teams, users := requestDB(t, []string{"payments"}, []string{"alice"})
+	team, user := teams["payments"], users["alice"]
 	filed := 0
 	// at files a request and moves it along the machine's first path to from.
 	at := func(from request.Status) int64 {
