@@ -19,7 +19,7 @@ bench: ## Run the benchmarks and print their figures
 generate: ## Regenerate the templ views
 	go tool templ generate
 
-lint: ## gofmt, go vet and the templ drift check
+lint: ## gofmt, go vet, go mod tidy -diff, staticcheck, deadcode and the templ drift check
 	@scripts/test.sh lint
 
 build: ## Build bin/web

@@ -1,7 +1,7 @@
 -- +goose Up
 -- One row describing this database's deployment. The id is generated once per
 -- database and tags every instance Restore Desk creates, so a worker recognises
--- its own instances (SPEC §3); demo marks a database seeded with demo data, the
+-- its own instances (docs/architecture.md); demo marks a database seeded with demo data, the
 -- only kind demo mode may seed again.
 CREATE TABLE deployment (
     singleton  boolean PRIMARY KEY DEFAULT true CHECK (singleton),

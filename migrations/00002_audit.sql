@@ -1,5 +1,5 @@
 -- +goose Up
--- The audit trail (SPEC §4): append-only, each event chained to the one before
+-- The audit trail (docs/architecture.md): append-only, each event chained to the one before
 -- it by SHA-256 (see internal/audit/chain.go and the README for the canonical form).
 CREATE TABLE audit_events (
     seq         bigint PRIMARY KEY CHECK (seq > 0),   -- 1, 2, 3… with no gaps

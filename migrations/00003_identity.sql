@@ -1,5 +1,5 @@
 -- +goose Up
--- Identity (SPEC §1, §6): users, teams and memberships, the server-side
+-- Identity (docs/architecture.md; the README's configuration): users, teams and memberships, the server-side
 -- sessions that make sign-out final, and the failed sign-in records that
 -- throttle password guessing. The rules live here as constraints, so no code
 -- path (handler, command line, seed, a psql session) can break them.

@@ -1,5 +1,5 @@
 -- +goose Up
--- Team ownership (SPEC §1): the source instances a team may restore from (each
+-- Team ownership (docs/architecture.md, who may do what): the source instances a team may restore from (each
 -- instance has one owning team) and the VPCs it may restore into (a VPC may be
 -- shared by several teams).
 CREATE TABLE team_instances (
@@ -22,7 +22,7 @@ CREATE TABLE team_vpcs (
     PRIMARY KEY (team_id, region, vpc_id)
 );
 
--- A restore request and its lifecycle (SPEC §3). The row is also the worker's
+-- A restore request and its lifecycle (docs/architecture.md, the request's states). The row is also the worker's
 -- durable job: a request in approved, provisioning or creating is picked up
 -- when next_check_at has passed.
 CREATE TABLE restore_requests (

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test: the whole suite, as CI runs it on a clean clone.
 #   scripts/test.sh        lint, install test prerequisites, run every test
-#   scripts/test.sh lint   formatting, vet and the templ drift check only
+#   scripts/test.sh lint   formatting, vet, go.mod tidiness, staticcheck, deadcode and the templ drift check only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -12,6 +12,13 @@ lint() {
   [ -z "$bad" ] || { echo "gofmt would change:"; echo "$bad"; exit 1; }
   echo "== go vet"
   go vet ./...
+  echo "== go mod tidy (drift check)"
+  go mod tidy -diff
+  echo "== staticcheck"
+  go tool staticcheck ./...
+  echo "== deadcode"
+  dead=$(go tool deadcode -test ./...)
+  [ -z "$dead" ] || { echo "unreachable code (remove it):"; echo "$dead"; exit 1; }
   echo "== templ generate (drift check)"
   go tool templ generate >/dev/null 2>&1
   if git rev-parse --git-dir >/dev/null 2>&1; then

@@ -19,6 +19,7 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres/postgrestest"
+	"restoredesk/internal/testkit"
 )
 
 // chain gives a test a database of its own holding n events whose fields
@@ -302,7 +303,7 @@ func TestServeWritesCheckpoints(t *testing.T) {
 		"DATA_DIR": t.TempDir(), "AUDIT_CHECKPOINT_INTERVAL": "50ms",
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	var stderr lockedBuffer
+	var stderr testkit.Buffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, env(vars), nil, io.Discard, &stderr) }()
 	var lines []map[string]any

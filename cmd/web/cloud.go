@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"restoredesk/internal/app"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/jdcloud/jdcloudsim"
 	"restoredesk/internal/postgres"
@@ -21,31 +22,28 @@ import (
 // long enough to watch the status change, short enough to wait for.
 const demoBuildTime = 20 * time.Second
 
-// cloudFactory makes the JD Cloud clients of the web server and the worker.
-type cloudFactory func(observe func(jdcloud.CallInfo)) *jdcloud.Client
-
-// openCloud returns the JD Cloud client factory: the real endpoints (or
+// cloudConfig says how to reach JD Cloud: the real endpoints (or
 // JDCLOUD_ENDPOINT) with the configured keys, or in demo mode without an
 // endpoint an in-process simulator on a loopback port whose state lives in
-// the database. stop shuts the simulator down.
-// count, when not nil, sees every call of every client.
-func openCloud(ctx context.Context, cfg config, pool *pgxpool.Pool, log *slog.Logger, withSim bool, count func(jdcloud.CallInfo)) (cloudFactory, func(), error) {
+// the database; withSim is false for commands that may not start one. stop
+// shuts the simulator down.
+func cloudConfig(ctx context.Context, cfg config, pool *pgxpool.Pool, log *slog.Logger, withSim bool) (app.Cloud, func(), error) {
 	ak, sk, endpoint := cfg.JDCloudAccessKey, cfg.JDCloudSecretKey, cfg.JDCloudEndpoint
 	stop := func() {}
 	if cfg.Demo && endpoint == "" {
 		if !withSim {
-			return nil, stop, errors.New("JDCLOUD_ENDPOINT is not set: in demo mode the simulator runs inside web serve; " +
+			return app.Cloud{}, stop, errors.New("JDCLOUD_ENDPOINT is not set: in demo mode the simulator runs inside web serve; " +
 				"point the worker at a simulator (web jdcloud-sim) with JDCLOUD_ENDPOINT")
 		}
 		sim, err := jdcloudsim.New(ctx, jdcloudsim.Options{
 			Persister: postgres.NewSimState(pool), BuildTime: demoBuildTime, Logger: log.With("component", "jdcloud-sim"),
 		})
 		if err != nil {
-			return nil, stop, fmt.Errorf("demo JD Cloud simulator: %w", err)
+			return app.Cloud{}, stop, fmt.Errorf("demo JD Cloud simulator: %w", err)
 		}
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return nil, stop, fmt.Errorf("demo JD Cloud simulator: %w", err)
+			return app.Cloud{}, stop, fmt.Errorf("demo JD Cloud simulator: %w", err)
 		}
 		srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 		go srv.Serve(ln)
@@ -58,46 +56,28 @@ func openCloud(ctx context.Context, cfg config, pool *pgxpool.Pool, log *slog.Lo
 		ak, sk = jdcloudsim.DemoAccessKey, jdcloudsim.DemoSecretKey
 		log.Info("demo JD Cloud simulator", "endpoint", endpoint, "build_time", demoBuildTime)
 	}
-	var opts []jdcloud.Option
+	httpClient := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	c := app.Cloud{AccessKey: ak, SecretKey: sk, Options: []jdcloud.Option{jdcloud.WithHTTPClient(httpClient), jdcloud.WithTimeout(cfg.JDCloudTimeout)}}
 	if endpoint != "" {
 		u, err := jdcloud.ParseEndpoint(endpoint)
 		if err != nil {
 			stop()
-			return nil, func() {}, fmt.Errorf("JDCLOUD_ENDPOINT: %w", err)
+			return app.Cloud{}, func() {}, fmt.Errorf("JDCLOUD_ENDPOINT: %w", err)
 		}
-		opts = append(opts, jdcloud.WithEndpoint(u))
+		c.Options = append(c.Options, jdcloud.WithEndpoint(u))
 	}
-	httpClient := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	opts = append(opts, jdcloud.WithHTTPClient(httpClient), jdcloud.WithLogger(log), jdcloud.WithTimeout(cfg.JDCloudTimeout))
-	factory := func(observe func(jdcloud.CallInfo)) *jdcloud.Client {
-		all := observe
-		if count != nil {
-			all = func(info jdcloud.CallInfo) {
-				count(info)
-				if observe != nil {
-					observe(info)
-				}
-			}
-		}
-		o := opts
-		if all != nil {
-			o = append(o[:len(o):len(o)], jdcloud.WithObserver(all))
-		}
-		return jdcloud.New(ak, sk, o...)
-	}
-	return factory, stop, nil
+	return c, stop, nil
 }
 
-// newWorker wires the restore worker and lifecycle from the configuration.
-func newWorker(ctx context.Context, cfg config, pool *pgxpool.Pool, cloud cloudFactory, log *slog.Logger) (*restore.Worker, *restore.Lifecycle, error) {
-	dep, err := postgres.New(pool).Deployment(ctx)
-	if err != nil {
-		return nil, nil, err
+// appConfig is the application's configuration from the environment's.
+func appConfig(cfg config, pool *pgxpool.Pool, log *slog.Logger, cloud app.Cloud) app.Config {
+	return app.Config{
+		Pool: pool, Log: log, Demo: cfg.Demo,
+		SessionKeyPairs: cookieKeyPairs(cfg.SessionKeys),
+		SecureCookies:   cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https",
+		TrustedProxies:  cfg.TrustedProxies, SSO: ssoConfig(cfg),
+		Cloud: cloud, ApprovalTTL: cfg.ApprovalTTL, AuditCheckpoint: cfg.AuditCheckpoint,
+		Worker: restore.WorkerConfig{VisibilityWindow: cfg.VisibilityWindow, BuildTimeout: cfg.BuildTimeout,
+			ClientTimeout: cfg.JDCloudTimeout, RetryBudget: cfg.RetryBudget},
 	}
-	life := restore.NewLifecycle(pool, postgres.LoadUser, cfg.ApprovalTTL)
-	w := restore.NewWorker(pool, life, restore.WorkerConfig{
-		Cloud: cloud, DeploymentID: dep.ID, VisibilityWindow: cfg.VisibilityWindow, BuildTimeout: cfg.BuildTimeout,
-		ClientTimeout: cfg.JDCloudTimeout, RetryBudget: cfg.RetryBudget, Log: log.With("component", "worker"),
-	})
-	return w, life, nil
 }

@@ -14,7 +14,7 @@ import (
 	"restoredesk/internal/logging"
 )
 
-// config is every setting of SPEC §6, read once from the environment.
+// config is every setting of the README's configuration table, read once from the environment.
 type config struct {
 	DatabaseURL      string
 	DBConnectTimeout time.Duration

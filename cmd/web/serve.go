@@ -16,21 +16,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gorilla/sessions"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
-	"restoredesk/internal/audit"
-	"restoredesk/internal/demo"
-	"restoredesk/internal/handlers"
+	"restoredesk/internal/app"
 	"restoredesk/internal/logging"
 	"restoredesk/internal/postgres"
-	"restoredesk/internal/restore"
-	"restoredesk/internal/server"
 )
 
-// cmdServe runs the web server (and, as issues land, the worker) until ctx ends.
+// cmdServe runs the web server and the background work until ctx ends.
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -60,48 +55,30 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 
-	metrics := handlers.NewMetrics()
-	work := newWorkflowMetrics(metrics.Registry, pool)
-	cloud, stopSim, err := openCloud(ctx, cfg, pool, log, true, work.observe)
+	cloud, stopSim, err := cloudConfig(ctx, cfg, pool, log, true)
 	if err != nil {
 		return err
 	}
 	defer stopSim()
-	worker, life, err := newWorker(ctx, cfg, pool, cloud, log)
-	if err != nil {
-		return err
-	}
-
-	secure := cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https"
-	store := sessions.NewCookieStore(cookieKeyPairs(cfg.SessionKeys)...)
-	store.Options = &sessions.Options{Path: "/", MaxAge: 7 * 24 * 3600, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
-
-	deps := handlers.Deps{
-		Pool: pool, Log: log, Sessions: store, Metrics: metrics,
-		TrustedProxies: cfg.TrustedProxies, Demo: cfg.Demo, SecureCookies: secure,
-		Planner: restore.NewPlanner(postgres.New(pool), cloud(nil), log), Lifecycle: life,
-		Cloud: cloud(nil),
-	}
-	e, err := server.New(ctx, server.Config{Deps: deps, SSO: ssoConfig(cfg)})
+	a, err := app.New(ctx, appConfig(cfg, pool, log, cloud))
 	if err != nil {
 		return err
 	}
 	if cfg.Demo {
-		// server.New seeded the demo teams; give them the simulator's instances and VPCs.
-		if err := demo.SeedOwnership(ctx, pool, cloud(nil)); err != nil {
+		if err := a.SeedDemo(ctx); err != nil {
 			return err
 		}
 	}
 
 	web := &http.Server{
-		Addr: cfg.ListenAddr, Handler: e,
+		Addr: cfg.ListenAddr, Handler: a.Web,
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 5 * time.Minute, // audit exports stream for a while
 		IdleTimeout:  2 * time.Minute,
 		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	metricsMux := http.NewServeMux()
-	metricsMux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+	metricsMux.Handle("/metrics", promhttp.HandlerFor(a.Metrics, promhttp.HandlerOpts{}))
 	mon := &http.Server{Addr: cfg.MetricsAddr, Handler: metricsMux, ReadHeaderTimeout: 10 * time.Second}
 
 	webLn, err := net.Listen("tcp", cfg.ListenAddr)
@@ -118,8 +95,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return serveUntilClosed(web, webLn) })
 	g.Go(func() error { return serveUntilClosed(mon, monLn) })
-	g.Go(func() error { return audit.RunCheckpoints(gctx, pool, cfg.AuditCheckpoint, log) })
-	g.Go(func() error { return worker.Run(gctx) })
+	g.Go(func() error { return a.Run(gctx) })
 	g.Go(func() error {
 		<-gctx.Done()
 		// Stop accepting, let in-flight requests finish, then close the pool

@@ -8,13 +8,13 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"restoredesk/internal/postgres/postgrestest"
+	"restoredesk/internal/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(postgrestest.Main(m)) }
@@ -29,23 +29,6 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestServeDemo runs `web serve` in demo mode as make run does, checks the
 // sign-in page, health, readiness and metrics, then shuts it down cleanly.
 func TestServeDemo(t *testing.T) {
@@ -56,7 +39,7 @@ func TestServeDemo(t *testing.T) {
 		"DATA_DIR": t.TempDir(),
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	var stderr lockedBuffer
+	var stderr testkit.Buffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, env(vars), nil, io.Discard, &stderr) }()
 

@@ -6,14 +6,12 @@ import (
 	"flag"
 	"io"
 
-	"golang.org/x/sync/errgroup"
-
-	"restoredesk/internal/audit"
+	"restoredesk/internal/app"
 	"restoredesk/internal/logging"
 )
 
-// cmdWorker runs only the background worker (execution, tracking, expiry and
-// audit checkpoints) until ctx ends. Any number may run beside web serve.
+// cmdWorker runs only the background work (execution, tracking, expiry,
+// audit checkpoints and session clean-up) until ctx ends. Any number may run beside web serve.
 func cmdWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -33,20 +31,17 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer pool.Close()
-	cloud, stopSim, err := openCloud(ctx, cfg, pool, log, false, nil)
+	cloud, stopSim, err := cloudConfig(ctx, cfg, pool, log, false)
 	if err != nil {
 		return err
 	}
 	defer stopSim()
-	w, _, err := newWorker(ctx, cfg, pool, cloud, log)
+	a, err := app.New(ctx, appConfig(cfg, pool, log, cloud))
 	if err != nil {
 		return err
 	}
 	log.Info("worker started")
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return w.Run(gctx) })
-	g.Go(func() error { return audit.RunCheckpoints(gctx, pool, cfg.AuditCheckpoint, log) })
-	err = g.Wait()
+	err = a.Run(ctx)
 	log.Info("worker stopped")
 	return err
 }

@@ -52,7 +52,7 @@ var (
 	auditor = audit.Actor{UserID: 3, Name: "ada", ClientAddr: "10.0.0.9", UserAgent: "Mozilla/5.0 Chrome/127.0"}
 )
 
-// everyAction performs each action of SPEC §4 with the details its doc
+// everyAction performs each action of audit.Actions with the details its doc
 // comment promises.
 var everyAction = []audit.Event{
 	{Actor: alice, Action: audit.SignIn, TargetType: audit.TargetUser, TargetID: "11",
@@ -115,7 +115,7 @@ var everyAction = []audit.Event{
 		Details: map[string]any{"format": "csv", "filters": map[string]any{"action": "request.approved", "team": "5"}}},
 }
 
-// TestEveryAction records each action of SPEC §4 through Record and reads it
+// TestEveryAction records each action of audit.Actions through Record and reads it
 // back: actor, target, team and details as given, in a chain that verifies.
 func TestEveryAction(t *testing.T) {
 	t.Parallel()
@@ -124,7 +124,7 @@ func TestEveryAction(t *testing.T) {
 		covered = append(covered, ev.Action)
 	}
 	if !slices.Equal(covered, audit.Actions) || len(audit.Actions) != 24 {
-		t.Fatalf("the table covers %v;\nSPEC §4 has %v", covered, audit.Actions)
+		t.Fatalf("the table covers %v;\naudit.Actions has %v", covered, audit.Actions)
 	}
 	pool := postgrestest.Pool(t)
 	start := time.Now()

@@ -1,6 +1,12 @@
 // Package audit records Restore Desk's audit trail: an append-only table of
 // events, each chained to the previous one by SHA-256, written in the same
 // transaction as the change it describes.
+//
+// Unlike every other package but postgres, audit holds its own SQL: the
+// chain's protocol (the lock that orders appends, the insert that links each
+// event to the previous one, the queries that page, export and verify the
+// chain) is one piece with the hashing it protects, so it is kept here rather
+// than split across two packages.
 package audit
 
 import (
@@ -15,7 +21,8 @@ import (
 	"restoredesk/internal/postgres"
 )
 
-// The actions of SPEC §4. These identifiers appear in filters and exports, so
+// The actions of the audit trail (docs/architecture.md). These identifiers
+// appear in filters and exports, so
 // they never change. Each event's target and details let a reader reconstruct
 // what happened. The details keys each action carries, as the identity and
 // restore code record them (⁺ = only when applicable; "via" = "cli", "sso",
@@ -93,7 +100,7 @@ const (
 	AuditExported          = "audit.exported"
 )
 
-// Actions lists every action identifier, in the order of SPEC §4.
+// Actions lists every action identifier, in the order the product lists them.
 var Actions = []string{
 	SignIn, SignInFailed, SignOut, SessionsRevoked, RequestCreated, RequestCancelled, RequestApproved,
 	RequestRejected, RequestExpired, RequestExecutionStart, JDCloudCall, RequestInstanceCreated,

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
+
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
 )
@@ -50,6 +52,23 @@ type Line struct {
 	Details    json.RawMessage `json:"details"`
 	PrevHash   string          `json:"prev_hash"`
 	Hash       string          `json:"hash"`
+}
+
+// RecordExport records, in its own transaction, that actor exports the events
+// matching filters (the filter form's values) as format, and returns the
+// record. Recording first means even an aborted download is on record; Export
+// with upTo = the record's Seq then holds exactly the events up to it.
+func RecordExport(ctx context.Context, db postgres.DBTX, actor Actor, format string, filters map[string]any) (Recorded, error) {
+	var rec Recorded
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		var err error
+		rec, err = Record(ctx, tx, Event{
+			Actor: actor, Action: AuditExported, TargetType: TargetAudit,
+			Details: map[string]any{"format": format, "filters": filters},
+		})
+		return err
+	})
+	return rec, err
 }
 
 // flushEvery is how many rows an export writes between flushes to the client.

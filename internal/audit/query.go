@@ -26,9 +26,6 @@ type Filter struct {
 	TargetID   string // only with TargetType
 }
 
-// IsZero reports whether f selects every event.
-func (f Filter) IsZero() bool { return f == Filter{} }
-
 // Cursor positions a page by seq: Before > 0 asks for the page of events
 // older than Before, After > 0 for the page newer than After; neither, the
 // newest page.
@@ -240,7 +237,7 @@ func columns(scope policy.AuditScope) string {
 	hidden := "''::text AS client_addr, ''::text AS user_agent"
 	if scope.Self > 0 {
 		// The viewer's own events keep their addresses: only other
-		// people's are theirs to keep (SPEC §1).
+		// people's are theirs to keep (docs/architecture.md, Who may do what).
 		self := strconv.FormatInt(scope.Self, 10)
 		hidden = "CASE WHEN actor_id = " + self + " THEN client_addr ELSE '' END AS client_addr, " +
 			"CASE WHEN actor_id = " + self + " THEN user_agent ELSE '' END AS user_agent"

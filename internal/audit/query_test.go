@@ -58,7 +58,7 @@ func seqs(rows []audit.Row) []int64 {
 	return out
 }
 
-// TestQueryVisibility: each role sees exactly its share (SPEC §4), newest
+// TestQueryVisibility: each role sees exactly its share (docs/architecture.md, The audit trail), newest
 // first, with addresses and user agents only where allowed.
 func TestQueryVisibility(t *testing.T) {
 	t.Parallel()
@@ -104,7 +104,7 @@ func TestQueryVisibility(t *testing.T) {
 					t.Errorf("event %d shows address %q and user agent %q", r.Seq, r.ClientAddr, r.UserAgent)
 				}
 				// Without the right to see others' addresses, one still
-				// sees one's own (SPEC §1: "without other people's").
+				// sees one's own (docs/architecture.md: "without other people's").
 				if own && !tc.personal && r.ClientAddr == "" {
 					t.Errorf("event %d: the viewer's own address is hidden from them", r.Seq)
 				}

@@ -71,10 +71,11 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, svc *identity.Service) error 
 		return fmt.Errorf("demo seed: %w", err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, int64(seedLock)); err != nil {
-		return fmt.Errorf("demo seed lock: %w", err)
+	held := postgres.New(conn)
+	if err := held.AdvisoryLock(ctx, seedLock); err != nil {
+		return fmt.Errorf("demo seed: %w", err)
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, int64(seedLock))
+	defer held.AdvisoryUnlock(context.WithoutCancel(ctx), seedLock)
 
 	db := postgres.New(pool)
 	dep, err := db.Deployment(ctx)
@@ -82,8 +83,8 @@ func Seed(ctx context.Context, pool *pgxpool.Pool, svc *identity.Service) error 
 		return err
 	}
 	if !dep.Demo {
-		var used bool
-		if err := pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM teams)`).Scan(&used); err != nil {
+		used, err := db.HoldsUsersOrTeams(ctx)
+		if err != nil {
 			return fmt.Errorf("demo seed: %w", err)
 		}
 		if used {

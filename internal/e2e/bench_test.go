@@ -9,7 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"restoredesk/internal/e2e"
+	"restoredesk/internal/testkit"
 )
 
 // BenchmarkPages measures signed-in page throughput over loopback HTTP with
@@ -17,11 +17,11 @@ import (
 // run: Echo answering a constant string. Figures: requests/s and the share
 // of the floor (pages/floor).
 func BenchmarkPages(b *testing.B) {
-	s := e2e.Start(b, e2e.Options{})
+	s := testkit.Start(b, testkit.Options{})
 	s.GrantSeedOwnership(b, "payments")
-	s.CreateUser(b, e2e.User{Username: "eng", Teams: map[string]bool{"payments": false}})
-	s.CreateUser(b, e2e.User{Username: "lead", Teams: map[string]bool{"payments": true}})
-	s.CreateUser(b, e2e.User{Username: "lead2", Teams: map[string]bool{"payments": true}})
+	s.CreateUser(b, testkit.User{Username: "eng", Teams: map[string]bool{"payments": false}})
+	s.CreateUser(b, testkit.User{Username: "lead", Teams: map[string]bool{"payments": true}})
+	s.CreateUser(b, testkit.User{Username: "lead2", Teams: map[string]bool{"payments": true}})
 	var id int64
 	for range 60 {
 		id = s.SubmitRequest(b, "eng", "payments", "mysql-payorders1")

@@ -10,8 +10,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"restoredesk/internal/demo"
-	"restoredesk/internal/e2e"
 	"restoredesk/internal/postgres/postgrestest"
+	"restoredesk/internal/testkit"
 )
 
 func TestMain(m *testing.M) { os.Exit(postgrestest.Main(m)) }
@@ -65,7 +65,7 @@ func do(t *testing.T, ctx context.Context, steps ...chromedp.Action[chromedp.Voi
 // signs out with the button.
 func TestDemoUsersSeeTheirNavigation(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{Demo: true})
+	s := testkit.Start(t, testkit.Options{Demo: true})
 	ctx := newBrowser(t)
 	want := map[string]string{
 		"alice": "dashboard new requests",

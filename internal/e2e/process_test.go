@@ -22,12 +22,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"restoredesk/internal/audit"
-	"restoredesk/internal/e2e"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/jdcloud/jdcloudsim"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/postgres/postgrestest"
 	"restoredesk/internal/restore"
+	"restoredesk/internal/testkit"
 )
 
 // These tests run the real `web` binary: the JD Cloud simulator, web servers
@@ -63,14 +63,14 @@ const procPassword = "process test password 1"
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *e2e.Buffer
+	out  *testkit.Buffer
 	done chan struct{}
 }
 
 // startProc starts `bin args…` with env and kills it when the test ends.
 func startProc(t *testing.T, name, bin string, env []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &e2e.Buffer{}, done: make(chan struct{})}
+	p := &proc{name: name, cmd: exec.Command(bin, args...), out: &testkit.Buffer{}, done: make(chan struct{})}
 	p.cmd.Env, p.cmd.Stdout, p.cmd.Stderr = env, p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -212,7 +212,7 @@ func newWorld(t *testing.T, bin string, fault ...string) *world {
 
 // serve starts a `web serve` process (web server and worker) and waits until
 // it answers; the Server it returns only has its URL, for e2e's clients.
-func (w *world) serve(name string) (*proc, *e2e.Server) {
+func (w *world) serve(name string) (*proc, *testkit.Server) {
 	t := w.t
 	t.Helper()
 	addr := freeAddr(t)
@@ -220,7 +220,7 @@ func (w *world) serve(name string) (*proc, *e2e.Server) {
 	env := append(w.env[:len(w.env):len(w.env)], "LISTEN_ADDR="+addr, "METRICS_ADDR="+metrics)
 	p := startProc(t, name, w.bin, env, "serve")
 	w.metrics = "http://" + metrics + "/metrics"
-	srv := &e2e.Server{URL: "http://" + addr}
+	srv := &testkit.Server{URL: "http://" + addr}
 	waitFor(t, 15*time.Second, name+" to answer", func() bool { return httpOK(srv.URL + "/readyz") }, p)
 	return p, srv
 }
@@ -324,7 +324,7 @@ func (w *world) waitFinalWithin(d time.Duration, id int64, procs ...*proc) reque
 // submitThroughForm fills the request form as a browser without JavaScript
 // does (choose the source, "Update choices", take the newest backup, update
 // again), then submits it, and returns the new request's id.
-func submitThroughForm(t *testing.T, c *e2e.Client) int64 {
+func submitThroughForm(t *testing.T, c *testkit.Client) int64 {
 	t.Helper()
 	form := func(q url.Values) url.Values {
 		resp, body := c.Get(t, "/requests/new?"+q.Encode())
@@ -407,7 +407,7 @@ func testConcurrentApprovals(t *testing.T, bin string) {
 	pa, a := w.serve("web serve A")
 	pb, b := w.serve("web serve B")
 	id := submitThroughForm(t, a.SignIn(t, "alice", procPassword))
-	bobs := []*e2e.Client{a.SignIn(t, "bob", procPassword), b.SignIn(t, "bob", procPassword)}
+	bobs := []*testkit.Client{a.SignIn(t, "bob", procPassword), b.SignIn(t, "bob", procPassword)}
 	bases := []string{a.URL, b.URL}
 
 	const n = 20
@@ -537,20 +537,22 @@ func submitAndApprove(t *testing.T, w *world) int64 {
 	planner := restore.NewPlanner(db, jdcloud.New(jdcloudsim.DemoAccessKey, jdcloudsim.DemoSecretKey, jdcloud.WithEndpoint(ep)), nil)
 	d := restore.Draft{Key: rand.Text(), Team: strconv.FormatInt(u.Teams[0].TeamID, 10), Region: "cn-north-1",
 		Source: "mysql-payorders1", Reason: "process test: restore last night's orders"}
-	ch, err := planner.Choices(ctx, u, &d)
+	ch, err := planner.Choices(ctx, u, d)
 	if err != nil || len(ch.Backups) == 0 {
 		t.Fatalf("choices: %v (%s)", err, ch.LookupErr)
 	}
+	d = ch.Suggested
 	d.Backup = ch.Backups[0].BackupID
-	if ch, err = planner.Choices(ctx, u, &d); err != nil {
+	if ch, err = planner.Choices(ctx, u, d); err != nil {
 		t.Fatal(err)
 	}
+	d = ch.Suggested
 	n, problems := planner.Validate(u, d, ch)
 	if problems != nil {
 		t.Fatalf("the request is refused: %v", problems)
 	}
 	life := restore.NewLifecycle(w.pool, postgres.LoadUser, time.Hour)
-	id, _, err := life.Submit(ctx, alice, n, d.VPC)
+	id, _, err := life.Submit(ctx, alice, n)
 	if err != nil {
 		t.Fatal(err)
 	}

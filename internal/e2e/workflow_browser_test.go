@@ -11,7 +11,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"restoredesk/internal/demo"
-	"restoredesk/internal/e2e"
+	"restoredesk/internal/testkit"
 )
 
 // signIn signs username in through the form and waits for the dashboard.
@@ -53,10 +53,8 @@ func post(t *testing.T, ctx context.Context, path, body string) int {
 // without a reload.
 func TestRestoreJourney(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{Demo: true})
-	s.GrantSeedOwnership(t, "payments")
-	s.GrantSeedOwnership(t, "search")
-	s.RunWorker(t, e2e.FastWorker())
+	s := testkit.Start(t, testkit.Options{Demo: true}) // the demo seed gives both teams their instances and VPCs
+	s.RunWorker(t, testkit.FastWorker())
 	ctx := newBrowser(t)
 
 	signIn(t, ctx, s.URL, "alice")
@@ -133,9 +131,7 @@ func TestRestoreJourney(t *testing.T) {
 // payments instance, and a forged POST naming one is refused.
 func TestDecisionRules(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{Demo: true})
-	s.GrantSeedOwnership(t, "payments")
-	s.GrantSeedOwnership(t, "search")
+	s := testkit.Start(t, testkit.Options{Demo: true}) // the demo seed gives both teams their instances and VPCs
 	ctx := newBrowser(t)
 	id := s.SubmitRequestAs(t, "alice", demo.Password, "payments", "mysql-payorders1")
 	path := "/requests/" + itoa(id)

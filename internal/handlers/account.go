@@ -24,7 +24,7 @@ func (h *Handler) renderAccount(c echo.Context, status int, errs map[string]stri
 	if err != nil {
 		return err
 	}
-	n, err := h.db.CountActiveSessions(ctx, u.ID, h.identity.Config().IdleTimeout)
+	n, err := h.db.CountActiveSessions(ctx, u.ID, h.Identity.Config().IdleTimeout)
 	if err != nil {
 		return err
 	}
@@ -37,7 +37,7 @@ func (h *Handler) renderAccount(c echo.Context, status int, errs map[string]stri
 
 // accountPassword changes the user's own password, given the current one.
 func (h *Handler) accountPassword(c echo.Context) error {
-	err := h.identity.ChangeOwnPassword(c.Request().Context(), actorOf(c), c.FormValue("current"), c.FormValue("new"))
+	err := h.Identity.ChangeOwnPassword(c.Request().Context(), actorOf(c), c.FormValue("current"), c.FormValue("new"))
 	var fe identity.FieldErrors
 	if errors.As(err, &fe) {
 		return h.renderAccount(c, http.StatusUnprocessableEntity, fe)
@@ -57,7 +57,7 @@ func (h *Handler) accountRevokeSessions(c echo.Context) error {
 	if !policy.CanRevokeSessions(u, u.ID) {
 		return echo.NewHTTPError(http.StatusForbidden, "You may not do that.")
 	}
-	if _, err := h.identity.RevokeSessions(c.Request().Context(), actorOf(c), u.ID); err != nil {
+	if _, err := h.Identity.RevokeSessions(c.Request().Context(), actorOf(c), u.ID); err != nil {
 		return err
 	}
 	if err := h.endCookieSession(c, "You have been signed out everywhere."); err != nil {

@@ -84,16 +84,16 @@ func (h *Handler) ownershipChoices(c echo.Context, team postgres.Team, owned []p
 		cloudVPCs []jdcloud.Vpc
 		err       error
 	)
-	if h.cloud == nil {
+	if h.Cloud == nil {
 		p.CloudErr = "JD Cloud is not configured, so its instances and VPCs cannot be listed."
 	} else {
-		instances, err = h.cloud.AllInstances(ctx, p.Region, jdcloud.DescribeInstancesQuery{})
+		instances, err = h.Cloud.AllInstances(ctx, p.Region, jdcloud.DescribeInstancesQuery{})
 		if err == nil {
-			cloudVPCs, err = h.cloud.AllVpcs(ctx, p.Region, jdcloud.DescribeVpcsQuery{})
+			cloudVPCs, err = h.Cloud.AllVpcs(ctx, p.Region, jdcloud.DescribeVpcsQuery{})
 		}
 		if err != nil {
-			h.log.WarnContext(ctx, "ownership page look-up", "err", err)
-			p.CloudErr = "JD Cloud could not list this region's instances and VPCs right now (" + restore.LookupMessage(err) + "). Try again in a moment."
+			h.Log.WarnContext(ctx, "ownership page look-up", "err", err)
+			p.CloudErr = "JD Cloud could not list this region's instances and VPCs right now (" + jdcloud.Describe(err) + "). Try again in a moment."
 		}
 	}
 	owners, err := h.db.RegionOwners(ctx, p.Region)
@@ -168,10 +168,10 @@ func (h *Handler) adminOwnershipChange(kind string, add bool) echo.HandlerFunc {
 		if id == "" {
 			return fail("Choose the " + noun + ".")
 		}
-		if add && h.cloud == nil {
+		if add && h.Cloud == nil {
 			return fail("JD Cloud is not configured, so nothing can be added.")
 		}
-		own := restore.NewOwnership(h.pool, h.cloud)
+		own := restore.NewOwnership(h.Pool, h.Cloud)
 		a := actor(c, currentUser(c))
 		switch {
 		case add && kind == restore.KindInstance:

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"restoredesk/internal/e2e"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/testkit"
 )
 
 // The matrix's ownership fixtures: an instance and a VPC of the simulator's
@@ -55,7 +55,7 @@ func ownershipPath(suffix, kind string, owned bool) setupFunc {
 
 // ownershipEvents returns the details of the admin.ownership_changed events
 // recorded by an admin (not the test's seeding), oldest first.
-func ownershipEvents(t *testing.T, s *e2e.Server) []map[string]any {
+func ownershipEvents(t *testing.T, s *testkit.Server) []map[string]any {
 	t.Helper()
 	rows, err := s.Pool.Query(t.Context(), `SELECT details FROM audit_events
 		WHERE action = 'admin.ownership_changed' AND actor_name = 'admin' ORDER BY seq`)
@@ -80,10 +80,10 @@ func ownershipEvents(t *testing.T, s *e2e.Server) []map[string]any {
 
 func TestAdminOwnership(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{})
-	s.CreateUser(t, e2e.User{Username: "admin", Admin: true})
-	s.CreateUser(t, e2e.User{Username: "eng", Teams: map[string]bool{"payments": false}})
-	s.CreateUser(t, e2e.User{Username: "lead", Teams: map[string]bool{"payments": true}})
+	s := testkit.Start(t, testkit.Options{})
+	s.CreateUser(t, testkit.User{Username: "admin", Admin: true})
+	s.CreateUser(t, testkit.User{Username: "eng", Teams: map[string]bool{"payments": false}})
+	s.CreateUser(t, testkit.User{Username: "lead", Teams: map[string]bool{"payments": true}})
 	payments := s.GrantSeedOwnership(t, "payments")
 	s.GrantSeedOwnership(t, "search")
 	db := postgres.New(s.Pool)
@@ -151,7 +151,7 @@ func TestAdminOwnership(t *testing.T) {
 	// Another team's instance is refused, naming that team, with the choice kept.
 	events := len(ownershipEvents(t, s))
 	body := post(base+"/instances", form("instance_id", "mysql-srchindex1"), http.StatusUnprocessableEntity)
-	d = doc(t, body)
+	d = testkit.Doc(t, body)
 	if msg := d.Find(`[data-testid="error-instance_id"]`).Text(); !strings.Contains(msg, "already belongs to team search") {
 		t.Errorf("refusal says %q", msg)
 	}
@@ -178,7 +178,7 @@ func TestAdminOwnership(t *testing.T) {
 		{"/vpcs", form("vpc_id", "vpc-payprod001"), "vpc_id", "already has"},
 		{"/vpcs", url.Values{"region": {"mars-1"}, "vpc_id": {spareVPC}}, "region", "Choose a region"},
 	} {
-		d := doc(t, post(base+tc.path, tc.form, http.StatusUnprocessableEntity))
+		d := testkit.Doc(t, post(base+tc.path, tc.form, http.StatusUnprocessableEntity))
 		if msg := d.Find(`[data-testid="error-` + tc.field + `"]`).Text(); !strings.Contains(msg, tc.msg) {
 			t.Errorf("%s %v: %s says %q, want %q", tc.path, tc.form, tc.field, msg, tc.msg)
 		}

@@ -44,7 +44,7 @@ func (h *Handler) renderAdminTeams(c echo.Context, status int, name string, errs
 // adminTeamCreate creates a team.
 func (h *Handler) adminTeamCreate(c echo.Context) error {
 	name := c.FormValue("name")
-	id, err := h.identity.CreateTeam(c.Request().Context(), actorOf(c), name)
+	id, err := h.Identity.CreateTeam(c.Request().Context(), actorOf(c), name)
 	var fe identity.FieldErrors
 	if errors.As(err, &fe) {
 		return h.renderAdminTeams(c, http.StatusUnprocessableEntity, name, fe)
@@ -113,7 +113,7 @@ func (h *Handler) adminTeamAddMember(c echo.Context) error {
 	if !policy.CanChangeAccess(currentUser(c), u.ID) {
 		return echo.NewHTTPError(http.StatusForbidden, "Admins cannot change their own teams; another admin must.")
 	}
-	changed, err := h.identity.SetMembership(ctx, actorOf(c), u.ID, team, lead)
+	changed, err := h.Identity.SetMembership(ctx, actorOf(c), u.ID, team, lead)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,7 @@ func (h *Handler) adminTeamMemberRole(c echo.Context) error {
 		return err // not a member: 404
 	}
 	lead := c.FormValue("lead") == "true"
-	if _, err := h.identity.SetMembership(ctx, actorOf(c), user, team, lead); err != nil {
+	if _, err := h.Identity.SetMembership(ctx, actorOf(c), user, team, lead); err != nil {
 		return err
 	}
 	return h.adminDone(c, teamHref(team), "Role changed.")
@@ -146,7 +146,7 @@ func (h *Handler) adminTeamRemoveMember(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := h.identity.RemoveMembership(c.Request().Context(), actorOf(c), user, team); err != nil {
+	if err := h.Identity.RemoveMembership(c.Request().Context(), actorOf(c), user, team); err != nil {
 		return err
 	}
 	return h.adminDone(c, teamHref(team), "Member removed.")

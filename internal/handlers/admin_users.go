@@ -59,7 +59,7 @@ func (h *Handler) adminUserCreate(c echo.Context) error {
 		Username: c.FormValue("username"), Email: c.FormValue("email"), Name: c.FormValue("name"),
 		Admin: c.FormValue("admin") == "on", Auditor: c.FormValue("auditor") == "on",
 	}
-	id, err := h.identity.CreateUser(c.Request().Context(), actorOf(c), identity.NewUser{
+	id, err := h.Identity.CreateUser(c.Request().Context(), actorOf(c), identity.NewUser{
 		Username: f.Username, Email: f.Email, Name: f.Name, Password: c.FormValue("password"),
 		Admin: f.Admin, Auditor: f.Auditor,
 	})
@@ -90,11 +90,11 @@ func (h *Handler) renderAdminUser(c echo.Context, status int, errs map[string]st
 	if err != nil {
 		return err
 	}
-	pu, err := postgres.LoadUser(ctx, h.pool, id)
+	pu, err := postgres.LoadUser(ctx, h.Pool, id)
 	if err != nil {
 		return err
 	}
-	n, err := h.db.CountActiveSessions(ctx, id, h.identity.Config().IdleTimeout)
+	n, err := h.db.CountActiveSessions(ctx, id, h.Identity.Config().IdleTimeout)
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func (h *Handler) adminUserRoles(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = h.identity.SetRoles(c.Request().Context(), actorOf(c), id, c.FormValue("admin") == "on", c.FormValue("auditor") == "on")
+	err = h.Identity.SetRoles(c.Request().Context(), actorOf(c), id, c.FormValue("admin") == "on", c.FormValue("auditor") == "on")
 	if err != nil {
 		return err
 	}
@@ -147,7 +147,7 @@ func (h *Handler) setDisabled(c echo.Context, disabled bool) error {
 	if err != nil {
 		return err
 	}
-	if err := h.identity.SetDisabled(c.Request().Context(), actorOf(c), id, disabled); err != nil {
+	if err := h.Identity.SetDisabled(c.Request().Context(), actorOf(c), id, disabled); err != nil {
 		return err
 	}
 	msg := "Account enabled."
@@ -163,7 +163,7 @@ func (h *Handler) adminUserPassword(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = h.identity.ResetPassword(c.Request().Context(), actorOf(c), id, c.FormValue("password"))
+	err = h.Identity.ResetPassword(c.Request().Context(), actorOf(c), id, c.FormValue("password"))
 	var fe identity.FieldErrors
 	if errors.As(err, &fe) {
 		return h.renderAdminUser(c, http.StatusUnprocessableEntity, fe)
@@ -183,7 +183,7 @@ func (h *Handler) adminUserRevokeSessions(c echo.Context) error {
 	if !policy.CanRevokeSessions(currentUser(c), id) {
 		return echo.NewHTTPError(http.StatusForbidden, "You may not do that.")
 	}
-	n, err := h.identity.RevokeSessions(c.Request().Context(), actorOf(c), id)
+	n, err := h.Identity.RevokeSessions(c.Request().Context(), actorOf(c), id)
 	if err != nil {
 		return err
 	}

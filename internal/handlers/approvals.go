@@ -11,7 +11,7 @@ import (
 
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
-	"restoredesk/internal/restore"
+	"restoredesk/internal/request"
 	"restoredesk/internal/views"
 )
 
@@ -37,7 +37,7 @@ func (h *Handler) approvals(c echo.Context) error {
 		return err
 	}
 	// The query mirrors policy.CanDecide; the policy has the last word.
-	page.Requests = slices.DeleteFunc(page.Requests, func(r postgres.Request) bool {
+	page.Requests = slices.DeleteFunc(page.Requests, func(r request.Request) bool {
 		return !policy.CanDecide(u, policyRequest(r))
 	})
 	own, err := h.db.ListRequests(ctx, postgres.RequestFilter{TeamIDs: led, RequesterID: u.ID, Undecided: true},
@@ -49,7 +49,7 @@ func (h *Handler) approvals(c echo.Context) error {
 	p := views.ApprovalsProps{Decide: requestRows(page.Requests, now), Own: requestRows(own.Requests, now)}
 	p.PrevHref, p.NextHref = pageHrefs("/approvals", url.Values{}, page)
 	if own.Next > 0 {
-		p.OwnMoreHref = "/requests?" + url.Values{"status": {string(restore.Pending)}, "requester": {u.Username}}.Encode()
+		p.OwnMoreHref = "/requests?" + url.Values{"status": {string(request.Pending)}, "requester": {u.Username}}.Encode()
 	}
 	noStore(c)
 	return render(c, http.StatusOK, views.Approvals(h.page(c, "Approvals", "approvals"), p))

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/labstack/echo/v4"
 
 	"restoredesk/internal/audit"
@@ -47,7 +46,7 @@ func (h *Handler) auditPage(c echo.Context) error {
 	if len(form.Errors) > 0 {
 		status = http.StatusUnprocessableEntity
 	} else {
-		page, err := audit.Query(ctx, h.pool, f, scope, cur, auditPageSize)
+		page, err := audit.Query(ctx, h.Pool, f, scope, cur, auditPageSize)
 		if err != nil {
 			return err
 		}
@@ -71,9 +70,9 @@ func (h *Handler) auditPage(c echo.Context) error {
 }
 
 // auditExport streams the filtered audit log as CSV or JSON Lines to auditors
-// and admins. The export is recorded first, in its own transaction, so even
-// an aborted download is on record; it then holds exactly the matching events
-// up to and including that record.
+// and admins. The export is recorded first (audit.RecordExport), so even an
+// aborted download is on record; it then holds exactly the matching events up
+// to and including that record.
 func (h *Handler) auditExport(c echo.Context) error {
 	u := currentUser(c)
 	if !policy.CanExportAudit(u) {
@@ -97,16 +96,7 @@ func (h *Handler) auditExport(c echo.Context) error {
 	for k, v := range auditQuery(form) {
 		filters[k] = v[0]
 	}
-	var rec audit.Recorded
-	err := pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
-		var err error
-		rec, err = audit.Record(ctx, tx, audit.Event{
-			Actor:  audit.Actor{UserID: u.ID, Name: u.Username, ClientAddr: c.RealIP(), UserAgent: c.Request().UserAgent()},
-			Action: audit.AuditExported, TargetType: audit.TargetAudit,
-			Details: map[string]any{"format": format, "filters": filters},
-		})
-		return err
-	})
+	rec, err := audit.RecordExport(ctx, h.Pool, actor(c, u), format, filters)
 	if err != nil {
 		return err
 	}
@@ -120,14 +110,14 @@ func (h *Handler) auditExport(c echo.Context) error {
 		rec.OccurredAt.UTC().Format("20060102T150405Z"), ext))
 	noStore(c)
 	c.Response().WriteHeader(http.StatusOK)
-	n, err := audit.Export(ctx, h.pool, c.Response(), format, f, policy.AuditScopeFor(u), rec.Seq)
+	n, err := audit.Export(ctx, h.Pool, c.Response(), format, f, policy.AuditScopeFor(u), rec.Seq)
 	if err != nil {
 		// The status is sent: cut the connection, so the client sees a
 		// failed download rather than a file that looks complete.
-		h.log.ErrorContext(ctx, "audit export failed", "err", err, "rows", n)
+		h.Log.ErrorContext(ctx, "audit export failed", "err", err, "rows", n)
 		panic(http.ErrAbortHandler)
 	}
-	h.log.InfoContext(ctx, "audit exported", "format", format, "rows", n, "seq", rec.Seq)
+	h.Log.InfoContext(ctx, "audit exported", "format", format, "rows", n, "seq", rec.Seq)
 	return nil
 }
 

@@ -16,28 +16,28 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"restoredesk/internal/audit"
-	"restoredesk/internal/e2e"
+	"restoredesk/internal/testkit"
 )
 
 // auditWorld is a server with an auditor, an admin, a lead and an engineer of
 // team alpha, a lead of team beta, each signed in, and request events of both
 // teams recorded after the sign-ins.
 type auditWorld struct {
-	s                                       *e2e.Server
+	s                                       *testkit.Server
 	alpha, beta                             int64
-	auditor, admin, leadA, engineerA, leadB *e2e.Client
-	anonymous                               *e2e.Client
+	auditor, admin, leadA, engineerA, leadB *testkit.Client
+	anonymous                               *testkit.Client
 }
 
 func newAuditWorld(t *testing.T) *auditWorld {
 	t.Helper()
-	s := e2e.Start(t, e2e.Options{})
+	s := testkit.Start(t, testkit.Options{})
 	w := &auditWorld{s: s}
-	s.CreateUser(t, e2e.User{Username: "ada", Auditor: true})
-	s.CreateUser(t, e2e.User{Username: "root", Admin: true})
-	s.CreateUser(t, e2e.User{Username: "bob", Teams: map[string]bool{"alpha": true}})
-	alice := s.CreateUser(t, e2e.User{Username: "alice", Teams: map[string]bool{"alpha": false}})
-	s.CreateUser(t, e2e.User{Username: "dan", Teams: map[string]bool{"beta": true}})
+	s.CreateUser(t, testkit.User{Username: "ada", Auditor: true})
+	s.CreateUser(t, testkit.User{Username: "root", Admin: true})
+	s.CreateUser(t, testkit.User{Username: "bob", Teams: map[string]bool{"alpha": true}})
+	alice := s.CreateUser(t, testkit.User{Username: "alice", Teams: map[string]bool{"alpha": false}})
+	s.CreateUser(t, testkit.User{Username: "dan", Teams: map[string]bool{"beta": true}})
 	w.alpha, w.beta = s.Team(t, "alpha"), s.Team(t, "beta")
 	w.auditor, w.admin = s.SignInAs(t, "ada"), s.SignInAs(t, "root")
 	w.leadA, w.engineerA, w.leadB = s.SignInAs(t, "bob"), s.SignInAs(t, "alice"), s.SignInAs(t, "dan")
@@ -75,7 +75,7 @@ func (w *auditWorld) seqsWhere(t *testing.T, cond string, args ...any) []string 
 }
 
 // TestAuditPageVisibility: each role sees exactly its share of the audit
-// page and of the export (SPEC §4).
+// page and of the export (docs/architecture.md, The audit trail).
 func TestAuditPageVisibility(t *testing.T) {
 	t.Parallel()
 	w := newAuditWorld(t)
@@ -93,7 +93,7 @@ func TestAuditPageVisibility(t *testing.T) {
 	none := func(*testing.T) []string { return nil }
 	for _, tc := range []struct {
 		name     string
-		c        *e2e.Client
+		c        *testkit.Client
 		status   int
 		share    func(t *testing.T) []string
 		personal bool
@@ -118,7 +118,7 @@ func TestAuditPageVisibility(t *testing.T) {
 				}
 			}
 			if tc.status == http.StatusOK {
-				d := doc(t, body)
+				d := testkit.Doc(t, body)
 				var got []string
 				d.Find(`[data-testid="audit-event"]`).Each(func(_ int, s *goquery.Selection) {
 					got = append(got, s.AttrOr("data-seq", ""))
@@ -188,7 +188,7 @@ func TestAuditPageFiltersAndLinks(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
-	d := doc(t, body)
+	d := testkit.Doc(t, body)
 	rows := d.Find(`[data-testid="audit-event"]`)
 	if rows.Length() != 1 || rows.AttrOr("data-action", "") != audit.RequestCreated {
 		t.Fatalf("%d rows for action=request.created&team=alpha, want alice's request", rows.Length())
@@ -209,7 +209,7 @@ func TestAuditPageFiltersAndLinks(t *testing.T) {
 
 	// A user target links to the user's admin page.
 	_, body = w.admin.Get(t, "/audit?action=admin.user_created&actor=system")
-	href := doc(t, body).Find(`[data-testid="audit-target"]`).First().AttrOr("href", "")
+	href := testkit.Doc(t, body).Find(`[data-testid="audit-target"]`).First().AttrOr("href", "")
 	if !strings.HasPrefix(href, "/admin/users/") {
 		t.Errorf("user target link %q", href)
 	}
@@ -218,7 +218,7 @@ func TestAuditPageFiltersAndLinks(t *testing.T) {
 	if resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Fatalf("bad filters: status %d, want 422", resp.StatusCode)
 	}
-	d = doc(t, body)
+	d = testkit.Doc(t, body)
 	for _, field := range []string{"from", "team", "action", "target_id"} {
 		if d.Find(`[data-testid="error-`+field+`"]`).Length() != 1 {
 			t.Errorf("no error shown next to %s", field)
@@ -240,13 +240,13 @@ func TestAuditPageFiltersAndLinks(t *testing.T) {
 		}
 	}
 	_, body = w.leadA.Get(t, "/audit?action=jdcloud.call")
-	d = doc(t, body)
+	d = testkit.Doc(t, body)
 	older := d.Find(`[data-testid="pager"] a[rel="next"]`).AttrOr("href", "")
 	if d.Find(`[data-testid="audit-event"]`).Length() != 50 || older == "" {
 		t.Fatalf("first page: %d events, older link %q", d.Find(`[data-testid="audit-event"]`).Length(), older)
 	}
 	_, body = w.leadA.Get(t, older)
-	d = doc(t, body)
+	d = testkit.Doc(t, body)
 	if n := d.Find(`[data-testid="audit-event"]`).Length(); n != 11 { // 60 + the seeded call
 		t.Errorf("second page: %d events, want 11", n)
 	}

@@ -35,7 +35,7 @@ func (h *Handler) authenticate() echo.MiddlewareFunc {
 			if id == "" {
 				return next(c)
 			}
-			u, err := h.identity.Authenticate(c.Request().Context(), id)
+			u, err := h.Identity.Authenticate(c.Request().Context(), id)
 			if errors.Is(err, identity.ErrNoSession) {
 				return next(c)
 			}
@@ -71,16 +71,16 @@ func requireAdmin(next echo.HandlerFunc) echo.HandlerFunc {
 // cookieSession returns the request's cookie session, or a fresh one when the
 // cookie is missing or was signed with a key no longer configured.
 func (h *Handler) cookieSession(c echo.Context) *sessions.Session {
-	s, err := h.sessions.Get(c.Request(), sessionName)
+	s, err := h.Sessions.Get(c.Request(), sessionName)
 	if err != nil {
-		s, _ = h.sessions.New(c.Request(), sessionName)
+		s, _ = h.Sessions.New(c.Request(), sessionName)
 	}
 	return s
 }
 
 // sessionID returns the session id the request's cookie carries, or "".
 func (h *Handler) sessionID(c echo.Context) string {
-	s, err := h.sessions.Get(c.Request(), sessionName)
+	s, err := h.Sessions.Get(c.Request(), sessionName)
 	if err != nil {
 		return ""
 	}

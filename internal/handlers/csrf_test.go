@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"restoredesk/internal/e2e"
+	"restoredesk/internal/testkit"
 )
 
 // TestCrossOriginFormsRefused posts every form of the product (each POST
@@ -14,15 +14,15 @@ import (
 // another site: each is refused with 403 and nothing in the database changes.
 func TestCrossOriginFormsRefused(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{})
+	s := testkit.Start(t, testkit.Options{})
 	f := &fixture{s: s, ids: map[role]int64{}}
-	f.ids[admin] = s.CreateUser(t, e2e.User{Username: "admin", Admin: true})
+	f.ids[admin] = s.CreateUser(t, testkit.User{Username: "admin", Admin: true})
 	f.ids[adminSelf] = f.ids[admin]
-	s.CreateUser(t, e2e.User{Username: "eng", Teams: map[string]bool{"payments": false}})
+	s.CreateUser(t, testkit.User{Username: "eng", Teams: map[string]bool{"payments": false}})
 	// The request routes' setups file requests as a lead of the team, which
 	// needs another lead to be decidable and instances the team owns.
-	s.CreateUser(t, e2e.User{Username: "req-lead", Teams: map[string]bool{"payments": true}})
-	s.CreateUser(t, e2e.User{Username: "lead", Teams: map[string]bool{"payments": true}})
+	s.CreateUser(t, testkit.User{Username: "req-lead", Teams: map[string]bool{"payments": true}})
+	s.CreateUser(t, testkit.User{Username: "lead", Teams: map[string]bool{"payments": true}})
 	f.team = s.GrantSeedOwnership(t, "payments")
 
 	state := func() string {

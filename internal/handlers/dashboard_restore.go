@@ -48,7 +48,7 @@ func (h *Handler) dashboardRequests(c echo.Context, u *policy.User) (views.Dashb
 		}
 		d.Waiting = requestRows(waiting.Requests, now)
 	}
-	events, err := audit.Query(ctx, h.pool, audit.Filter{}, policy.AuditScopeFor(u), audit.Cursor{}, dashActivity)
+	events, err := audit.Query(ctx, h.Pool, audit.Filter{}, policy.AuditScopeFor(u), audit.Cursor{}, dashActivity)
 	if err != nil {
 		return d, err
 	}

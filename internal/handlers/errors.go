@@ -8,12 +8,24 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/problem"
 	"restoredesk/internal/views"
 )
 
 // errPanic stands for a recovered panic; the stack was already logged.
 var errPanic = errors.New("recovered panic")
+
+// problemStatus is the HTTP status of each kind of domain refusal.
+var problemStatus = map[problem.Code]int{
+	problem.Invalid:     http.StatusUnprocessableEntity,
+	problem.Forbidden:   http.StatusForbidden,
+	problem.NotFound:    http.StatusNotFound,
+	problem.Conflict:    http.StatusConflict,
+	problem.Unavailable: http.StatusServiceUnavailable,
+	problem.Internal:    http.StatusInternalServerError,
+}
 
 // errorHandler is the one place that decides what a failed request shows.
 // Users see a status and plain words; operators see the error in the log,
@@ -22,8 +34,10 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
-	status, msg := http.StatusInternalServerError, "Something went wrong"
+	status, msg := http.StatusInternalServerError, problem.InternalMessage
 	var he *echo.HTTPError
+	var pe *problem.Error
+	var api *jdcloud.APIError
 	switch {
 	case errors.As(err, &he):
 		status = he.Code
@@ -32,6 +46,11 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 		} else {
 			msg = http.StatusText(status)
 		}
+	case errors.As(err, &pe):
+		status, msg = problemStatus[pe.Code], pe.Message
+	case errors.As(err, &api):
+		// A JD Cloud refusal reaches the user in JD Cloud's words, with its request id.
+		status, msg = http.StatusBadGateway, "JD Cloud answered with an error: "+api.Description()+"."
 	case errors.Is(err, postgres.ErrNotFound):
 		status, msg = http.StatusNotFound, "Not found"
 	case errors.Is(err, context.DeadlineExceeded):
@@ -43,7 +62,7 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 		msg = "Page not found"
 	}
 	if status >= 500 && !errors.Is(err, errPanic) {
-		h.log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
+		h.Log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
 			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
 			slog.Int("status", status), slog.String("err", err.Error()))
 	}
@@ -55,9 +74,9 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 	// The request's context may already be cancelled (a timeout, a client
 	// gone); the page is still worth writing for whoever is listening.
 	c.SetRequest(c.Request().WithContext(context.WithoutCancel(c.Request().Context())))
-	p := views.Page{Title: msg, Demo: h.demo, Viewer: viewerFrom(c)}
+	p := views.Page{Title: msg, Demo: h.Demo, Viewer: viewerFrom(c)}
 	if rerr := render(c, status, views.ErrorPage(p, status, msg)); rerr != nil {
-		h.log.ErrorContext(c.Request().Context(), "render error page", "err", rerr)
+		h.Log.ErrorContext(c.Request().Context(), "render error page", "err", rerr)
 		c.String(status, msg)
 	}
 }

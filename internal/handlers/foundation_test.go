@@ -13,19 +13,20 @@ import (
 
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/postgres/pgcluster"
+	"restoredesk/internal/testkit"
 )
 
 func TestHealthAndSignInPage(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, serverOpts{demo: true})
+	s := testkit.Start(t, testkit.Options{Demo: true})
 	for _, path := range []string{"/healthz", "/readyz", "/signin"} {
-		resp, body := s.get(t, path)
+		resp, body := s.Get(t, path)
 		if resp.StatusCode != http.StatusOK {
 			t.Errorf("GET %s = %d, want 200; body %q", path, resp.StatusCode, body)
 		}
 	}
-	_, body := s.get(t, "/signin")
-	d := doc(t, body)
+	_, body := s.Get(t, "/signin")
+	d := testkit.Doc(t, body)
 	for _, want := range []string{"Username", "Password"} {
 		if d.Find("label:contains('"+want+"')").Length() != 1 {
 			t.Errorf("sign-in page has no %q label", want)
@@ -37,7 +38,7 @@ func TestHealthAndSignInPage(t *testing.T) {
 	if d.Find("[data-testid=demo-marker]").Text() != "Demo" {
 		t.Error("demo mode page lacks the Demo marker")
 	}
-	resp, _ := s.get(t, "/")
+	resp, _ := s.Get(t, "/")
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/signin" {
 		t.Errorf("GET / signed out = %d → %q, want 303 → /signin", resp.StatusCode, resp.Header.Get("Location"))
 	}
@@ -45,18 +46,18 @@ func TestHealthAndSignInPage(t *testing.T) {
 
 func TestNoDemoMarkerOutsideDemo(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, serverOpts{})
-	_, body := s.get(t, "/signin")
-	if doc(t, body).Find("[data-testid=demo-marker]").Length() != 0 {
+	s := testkit.Start(t, testkit.Options{})
+	_, body := s.Get(t, "/signin")
+	if testkit.Doc(t, body).Find("[data-testid=demo-marker]").Length() != 0 {
 		t.Error("Demo marker shown outside demo mode")
 	}
 }
 
 func TestSecurityHeaders(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, serverOpts{})
+	s := testkit.Start(t, testkit.Options{})
 	for _, path := range []string{"/signin", "/no-such-page", "/healthz"} {
-		resp, _ := s.get(t, path)
+		resp, _ := s.Get(t, path)
 		csp := resp.Header.Get("Content-Security-Policy")
 		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") ||
 			!strings.Contains(csp, "frame-ancestors 'none'") {
@@ -76,8 +77,8 @@ func TestSecurityHeaders(t *testing.T) {
 		}
 	}
 	// No page may carry inline script: every <script> has a src.
-	_, body := s.get(t, "/signin")
-	doc(t, body).Find("script").Each(func(_ int, sc *goquery.Selection) {
+	_, body := s.Get(t, "/signin")
+	testkit.Doc(t, body).Find("script").Each(func(_ int, sc *goquery.Selection) {
 		if _, ok := sc.Attr("src"); !ok || strings.TrimSpace(sc.Text()) != "" {
 			t.Error("inline script on /signin")
 		}
@@ -86,8 +87,8 @@ func TestSecurityHeaders(t *testing.T) {
 
 func TestCrossOriginPostRefused(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, serverOpts{})
-	s.echo.POST("/test-post", func(c echo.Context) error { return c.String(http.StatusOK, "done") })
+	s := testkit.Start(t, testkit.Options{})
+	s.Echo.POST("/test-post", func(c echo.Context) error { return c.String(http.StatusOK, "done") })
 	tests := []struct {
 		name   string
 		header map[string]string
@@ -106,7 +107,7 @@ func TestCrossOriginPostRefused(t *testing.T) {
 			for k, v := range tt.header {
 				req.Header.Set(k, v)
 			}
-			resp, body := s.do(t, req)
+			resp, body := s.Do(t, req)
 			if resp.StatusCode != tt.want {
 				t.Errorf("status = %d, want %d", resp.StatusCode, tt.want)
 			}
@@ -133,11 +134,11 @@ func TestForwardedAddressOnlyFromTrustedProxies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := newServer(t, serverOpts{trustedProxies: tt.trusted})
-			s.echo.GET("/test-ip", func(c echo.Context) error { return c.String(http.StatusOK, c.RealIP()) })
+			s := testkit.Start(t, testkit.Options{TrustedProxies: tt.trusted})
+			s.Echo.GET("/test-ip", func(c echo.Context) error { return c.String(http.StatusOK, c.RealIP()) })
 			req, _ := http.NewRequest(http.MethodGet, s.URL+"/test-ip", nil)
 			req.Header.Set("X-Forwarded-For", tt.xff)
-			_, body := s.do(t, req)
+			_, body := s.Do(t, req)
 			if body != tt.want {
 				t.Errorf("client address = %q, want %q", body, tt.want)
 			}
@@ -147,22 +148,22 @@ func TestForwardedAddressOnlyFromTrustedProxies(t *testing.T) {
 
 func TestErrorPages(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, serverOpts{})
-	s.echo.GET("/test-panic", func(c echo.Context) error { panic("secret internal detail 42") })
-	s.echo.GET("/test-error", func(c echo.Context) error {
+	s := testkit.Start(t, testkit.Options{})
+	s.Echo.GET("/test-panic", func(c echo.Context) error { panic("secret internal detail 42") })
+	s.Echo.GET("/test-error", func(c echo.Context) error {
 		return context.Canceled // an internal error whose text must not leak
 	})
 
-	resp, body := s.get(t, "/no-such-page")
-	if resp.StatusCode != http.StatusNotFound || doc(t, body).Find("[data-testid=error-page]").Length() != 1 {
+	resp, body := s.Get(t, "/no-such-page")
+	if resp.StatusCode != http.StatusNotFound || testkit.Doc(t, body).Find("[data-testid=error-page]").Length() != 1 {
 		t.Errorf("unknown page = %d, want 404 with the error page", resp.StatusCode)
 	}
 	for _, path := range []string{"/test-panic", "/test-error"} {
-		resp, body = s.get(t, path)
+		resp, body = s.Get(t, path)
 		if resp.StatusCode != http.StatusInternalServerError {
 			t.Errorf("%s = %d, want 500", path, resp.StatusCode)
 		}
-		d := doc(t, body)
+		d := testkit.Doc(t, body)
 		if d.Find("[data-testid=error-page]").Length() != 1 || !strings.Contains(d.Find("h1").Text(), "Something went wrong") {
 			t.Errorf("%s: not the 500 page: %s", path, body)
 		}
@@ -170,25 +171,25 @@ func TestErrorPages(t *testing.T) {
 			t.Errorf("%s: internal error text leaked into the page", path)
 		}
 	}
-	if !strings.Contains(s.logs.String(), "secret internal detail 42") {
+	if !strings.Contains(s.Logs.String(), "secret internal detail 42") {
 		t.Error("the panic was not logged")
 	}
 	// The server keeps serving after the panic.
-	if resp, _ := s.get(t, "/healthz"); resp.StatusCode != http.StatusOK {
+	if resp, _ := s.Get(t, "/healthz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("after panic /healthz = %d", resp.StatusCode)
 	}
 }
 
 func TestLogLinesCarryRequestID(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, serverOpts{})
-	s.echo.GET("/test-log", func(c echo.Context) error {
+	s := testkit.Start(t, testkit.Options{})
+	s.Echo.GET("/test-log", func(c echo.Context) error {
 		return echo.NewHTTPError(http.StatusTeapot, "short and stout")
 	})
-	resp, _ := s.get(t, "/signin")
+	resp, _ := s.Get(t, "/signin")
 	id := resp.Header.Get("X-Request-Id")
 	var found bool
-	for _, line := range strings.Split(s.logs.String(), "\n") {
+	for _, line := range strings.Split(s.Logs.String(), "\n") {
 		if strings.Contains(line, `"path":"/signin"`) {
 			found = true
 			if !strings.Contains(line, `"request_id":"`+id+`"`) {
@@ -203,15 +204,15 @@ func TestLogLinesCarryRequestID(t *testing.T) {
 
 func TestStaticFilesCached(t *testing.T) {
 	t.Parallel()
-	s := newServer(t, serverOpts{})
-	_, body := s.get(t, "/signin")
-	href, _ := doc(t, body).Find("link[rel=stylesheet]").Attr("href")
-	resp, css := s.get(t, href)
+	s := testkit.Start(t, testkit.Options{})
+	_, body := s.Get(t, "/signin")
+	href, _ := testkit.Doc(t, body).Find("link[rel=stylesheet]").Attr("href")
+	resp, css := s.Get(t, href)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Cache-Control"), "immutable") ||
 		!strings.Contains(css, ".badge") {
 		t.Errorf("GET %s = %d, Cache-Control %q", href, resp.StatusCode, resp.Header.Get("Cache-Control"))
 	}
-	if resp, _ := s.get(t, "/static/nope.css"); resp.StatusCode != http.StatusNotFound {
+	if resp, _ := s.Get(t, "/static/nope.css"); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("missing static file = %d", resp.StatusCode)
 	}
 }
@@ -234,12 +235,12 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 	if _, err := postgres.Migrate(ctx, pool); err != nil {
 		t.Fatal(err)
 	}
-	s := newServer(t, serverOpts{pool: pool})
+	s := testkit.Start(t, testkit.Options{Pool: pool})
 	wantReady := func(want int) {
 		t.Helper()
 		deadline := time.Now().Add(15 * time.Second)
 		for {
-			resp, _ := s.get(t, "/readyz")
+			resp, _ := s.Get(t, "/readyz")
 			if resp.StatusCode == want {
 				return
 			}
@@ -254,7 +255,7 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantReady(http.StatusServiceUnavailable)
-	if resp, _ := s.get(t, "/healthz"); resp.StatusCode != http.StatusOK {
+	if resp, _ := s.Get(t, "/healthz"); resp.StatusCode != http.StatusOK {
 		t.Errorf("/healthz with the database down = %d, want 200", resp.StatusCode)
 	}
 	if err := c.StartServer(); err != nil {

@@ -17,7 +17,7 @@ import (
 	"restoredesk/internal/restore"
 )
 
-// Deps is everything the HTTP layer needs, wired in main.
+// Deps is everything the HTTP layer needs, wired by internal/app.
 type Deps struct {
 	Pool           *pgxpool.Pool
 	Log            *slog.Logger
@@ -25,47 +25,22 @@ type Deps struct {
 	Metrics        *Metrics
 	TrustedProxies []netip.Prefix
 	Demo           bool
+	DemoUsers      []string           // demo mode: the accounts the sign-in page lists
 	SecureCookies  bool               // BASE_URL is https
 	Planner        *restore.Planner   // the request form's choices and rules
 	Lifecycle      *restore.Lifecycle // request transitions
-	Identity       *identity.Service  // sign-in, sessions, accounts; nil: production settings
+	Identity       *identity.Service  // sign-in, sessions, accounts
 	SSO            *SSO               // single sign-on; nil when not configured
 	Cloud          *jdcloud.Client    // JD Cloud, for the admin's ownership pages; nil: not configured
 }
 
 // Handler holds the dependencies shared by every handler method.
 type Handler struct {
-	db       *postgres.DB
-	pool     *pgxpool.Pool
-	log      *slog.Logger
-	sessions sessions.Store
-	metrics  *Metrics
-	demo     bool
-	secure   bool
-	planner  *restore.Planner
-	life     *restore.Lifecycle
-	identity *identity.Service
-	sso      *SSO
-	cloud    *jdcloud.Client
+	Deps
+	db *postgres.DB
 }
 
 // New returns a Handler using d.
 func New(d Deps) *Handler {
-	if d.Identity == nil {
-		d.Identity = identity.New(d.Pool, identity.Config{})
-	}
-	return &Handler{
-		db:       postgres.New(d.Pool),
-		pool:     d.Pool,
-		log:      d.Log,
-		sessions: d.Sessions,
-		metrics:  d.Metrics,
-		demo:     d.Demo,
-		secure:   d.SecureCookies,
-		planner:  d.Planner,
-		life:     d.Lifecycle,
-		identity: d.Identity,
-		sso:      d.SSO,
-		cloud:    d.Cloud,
-	}
+	return &Handler{Deps: d, db: postgres.New(d.Pool)}
 }

@@ -18,8 +18,8 @@ func (h *Handler) healthz(c echo.Context) error {
 func (h *Handler) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 	defer cancel()
-	if err := h.pool.Ping(ctx); err != nil {
-		h.log.WarnContext(ctx, "readiness check failed", "err", err)
+	if err := h.Pool.Ping(ctx); err != nil {
+		h.Log.WarnContext(ctx, "readiness check failed", "err", err)
 		return c.String(http.StatusServiceUnavailable, "database unreachable\n")
 	}
 	return c.String(http.StatusOK, "ready\n")

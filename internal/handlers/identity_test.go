@@ -13,8 +13,8 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"restoredesk/internal/e2e"
 	"restoredesk/internal/identity"
+	"restoredesk/internal/testkit"
 )
 
 // countEvents returns how many audit events with action exist.
@@ -37,7 +37,7 @@ func countSessions(t *testing.T, pool *pgxpool.Pool, user int64) int {
 }
 
 // wantSignedOut asserts c is treated as anonymous: pages send it to sign in.
-func wantSignedOut(t *testing.T, c *e2e.Client) {
+func wantSignedOut(t *testing.T, c *testkit.Client) {
 	t.Helper()
 	resp, _ := c.Get(t, "/account")
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/signin?next=%2Faccount" {
@@ -45,25 +45,25 @@ func wantSignedOut(t *testing.T, c *e2e.Client) {
 	}
 }
 
-func wantSignedIn(t *testing.T, c *e2e.Client, name string) {
+func wantSignedIn(t *testing.T, c *testkit.Client, name string) {
 	t.Helper()
 	resp, body := c.Get(t, "/account")
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET /account = %d, want 200", resp.StatusCode)
 	}
-	if got := doc(t, body).Find("[data-testid=account-username]").Text(); got != name {
+	if got := testkit.Doc(t, body).Find("[data-testid=account-username]").Text(); got != name {
 		t.Errorf("signed in as %q, want %q", got, name)
 	}
 }
 
 func TestSignInStartsANewSession(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{})
-	alice := s.CreateUser(t, e2e.User{Username: "alice", Teams: map[string]bool{"payments": false}})
+	s := testkit.Start(t, testkit.Options{})
+	alice := s.CreateUser(t, testkit.User{Username: "alice", Teams: map[string]bool{"payments": false}})
 
 	c := s.NewClient(t)
 	c.Get(t, "/signin") // an anonymous cookie may exist before sign-in
-	resp, body := c.PostForm(t, "/signin", url.Values{"username": {"alice"}, "password": {e2e.Password}, "next": {"/account"}})
+	resp, body := c.PostForm(t, "/signin", url.Values{"username": {"alice"}, "password": {testkit.Password}, "next": {"/account"}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/account" {
 		t.Fatalf("sign in = %d → %q: %s", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
@@ -71,7 +71,7 @@ func TestSignInStartsANewSession(t *testing.T) {
 	wantSignedIn(t, c, "alice")
 
 	// Signing in again, with the first session's cookie, gets a new session id.
-	resp, _ = c.PostForm(t, "/signin", url.Values{"username": {"alice"}, "password": {e2e.Password}})
+	resp, _ = c.PostForm(t, "/signin", url.Values{"username": {"alice"}, "password": {testkit.Password}})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("second sign in = %d", resp.StatusCode)
 	}
@@ -103,8 +103,8 @@ func TestSignInStartsANewSession(t *testing.T) {
 
 func TestSignOutEndsThatSessionOnly(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{})
-	s.CreateUser(t, e2e.User{Username: "alice"})
+	s := testkit.Start(t, testkit.Options{})
+	s.CreateUser(t, testkit.User{Username: "alice"})
 	laptop, phone := s.SignInAs(t, "alice"), s.SignInAs(t, "alice")
 	stolen := laptop.Cookies()
 
@@ -113,7 +113,7 @@ func TestSignOutEndsThatSessionOnly(t *testing.T) {
 		t.Fatalf("sign out = %d → %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 	_, body := laptop.Get(t, "/signin")
-	if !strings.Contains(doc(t, body).Find("[data-testid=flash]").Text(), "signed out") {
+	if !strings.Contains(testkit.Doc(t, body).Find("[data-testid=flash]").Text(), "signed out") {
 		t.Error("no 'signed out' message after sign-out")
 	}
 	wantSignedOut(t, laptop)
@@ -135,14 +135,14 @@ func TestSignOutEndsThatSessionOnly(t *testing.T) {
 
 func TestSignOutEverywhere(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{})
-	alice := s.CreateUser(t, e2e.User{Username: "alice"})
-	s.CreateUser(t, e2e.User{Username: "bob"})
-	s.CreateUser(t, e2e.User{Username: "erin", Admin: true})
+	s := testkit.Start(t, testkit.Options{})
+	alice := s.CreateUser(t, testkit.User{Username: "alice"})
+	s.CreateUser(t, testkit.User{Username: "bob"})
+	s.CreateUser(t, testkit.User{Username: "erin", Admin: true})
 	a1, a2, bob := s.SignInAs(t, "alice"), s.SignInAs(t, "alice"), s.SignInAs(t, "bob")
 
 	_, body := a1.Get(t, "/account")
-	if got := doc(t, body).Find("[data-testid=session-count]").Text(); !strings.Contains(got, "in 2 places") {
+	if got := testkit.Doc(t, body).Find("[data-testid=session-count]").Text(); !strings.Contains(got, "in 2 places") {
 		t.Errorf("account page says %q, want 2 places", got)
 	}
 	resp, _ := a1.PostForm(t, "/account/sessions/revoke", nil)
@@ -180,10 +180,10 @@ func TestSignOutEverywhere(t *testing.T) {
 // request, with no new sign-in.
 func TestAccessChangesTakeEffectOnTheNextRequest(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{})
-	bob := s.CreateUser(t, e2e.User{Username: "bob", Auditor: true, Teams: map[string]bool{"payments": true}})
+	s := testkit.Start(t, testkit.Options{})
+	bob := s.CreateUser(t, testkit.User{Username: "bob", Auditor: true, Teams: map[string]bool{"payments": true}})
 	payments := s.Team(t, "payments")
-	s.CreateUser(t, e2e.User{Username: "erin", Admin: true})
+	s.CreateUser(t, testkit.User{Username: "erin", Admin: true})
 	admin := s.SignInAs(t, "erin")
 	c := s.SignInAs(t, "bob")
 	nav := func() string {
@@ -193,7 +193,7 @@ func TestAccessChangesTakeEffectOnTheNextRequest(t *testing.T) {
 			return "status " + strconv.Itoa(resp.StatusCode)
 		}
 		var keys []string
-		doc(t, body).Find("[data-testid=nav] a").Each(func(_ int, a *goquery.Selection) {
+		testkit.Doc(t, body).Find("[data-testid=nav] a").Each(func(_ int, a *goquery.Selection) {
 			k, _ := a.Attr("data-testid")
 			keys = append(keys, strings.TrimPrefix(k, "nav-"))
 		})
@@ -229,7 +229,7 @@ func TestAccessChangesTakeEffectOnTheNextRequest(t *testing.T) {
 		t.Error("disabling bob left sessions behind")
 	}
 	// A disabled account cannot sign in, with the same answer as a wrong password.
-	resp, body := s.NewClient(t).PostForm(t, "/signin", url.Values{"username": {"bob"}, "password": {e2e.Password}})
+	resp, body := s.NewClient(t).PostForm(t, "/signin", url.Values{"username": {"bob"}, "password": {testkit.Password}})
 	if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(body, "The username or password is not right.") {
 		t.Errorf("disabled sign-in = %d", resp.StatusCode)
 	}
@@ -237,10 +237,10 @@ func TestAccessChangesTakeEffectOnTheNextRequest(t *testing.T) {
 
 func TestSignInThrottling(t *testing.T) {
 	t.Parallel()
-	cfg := e2e.IdentityConfig()
+	cfg := testkit.IdentityConfig()
 	cfg.Throttle = identity.Throttle{AccountFree: 3, AddrFree: 6, Base: 400 * time.Millisecond, Max: 800 * time.Millisecond, Forget: time.Hour}
-	s := e2e.Start(t, e2e.Options{Identity: cfg, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
-	s.CreateUser(t, e2e.User{Username: "alice"})
+	s := testkit.Start(t, testkit.Options{Identity: cfg, TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	s.CreateUser(t, testkit.User{Username: "alice"})
 
 	attempt := func(from, username, password string) (int, string) {
 		t.Helper()
@@ -249,7 +249,7 @@ func TestSignInThrottling(t *testing.T) {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Forwarded-For", from)
 		resp, body := s.NewClient(t).Do(t, req)
-		return resp.StatusCode, doc(t, body).Find("[data-testid=signin-error]").Text()
+		return resp.StatusCode, testkit.Doc(t, body).Find("[data-testid=signin-error]").Text()
 	}
 	// The same sequence for a real account and an unknown one: three free
 	// failures, the fourth blocks, then even the right password is held back.
@@ -263,7 +263,7 @@ func TestSignInThrottling(t *testing.T) {
 			}
 			got = append(got, code)
 		}
-		code, msg := attempt(from, username, e2e.Password)
+		code, msg := attempt(from, username, testkit.Password)
 		got = append(got, code)
 		if want := []int{422, 422, 422, 422, 429}; !equalInts(got, want) {
 			t.Errorf("%s: statuses %v, want %v", username, got, want)
@@ -273,13 +273,13 @@ func TestSignInThrottling(t *testing.T) {
 		}
 	}
 	// Another address is not held back by these failures.
-	if code, _ := attempt("203.0.113.3", "alice", e2e.Password); code != http.StatusSeeOther {
+	if code, _ := attempt("203.0.113.3", "alice", testkit.Password); code != http.StatusSeeOther {
 		t.Errorf("alice from another address = %d, want 303", code)
 	}
 	// No lockout: once the delay has passed, the right password works.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		code, _ := attempt("203.0.113.1", "alice", e2e.Password)
+		code, _ := attempt("203.0.113.1", "alice", testkit.Password)
 		if code == http.StatusSeeOther {
 			break
 		}
@@ -320,11 +320,11 @@ func equalInts(a, b []int) bool {
 // by identity's tests.)
 func TestNoUserEnumeration(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{})
-	s.CreateUser(t, e2e.User{Username: "alice"})
+	s := testkit.Start(t, testkit.Options{})
+	s.CreateUser(t, testkit.User{Username: "alice"})
 	try := func(username string) (int, string) {
 		resp, body := s.NewClient(t).PostForm(t, "/signin", url.Values{"username": {username}, "password": {"not the password"}})
-		d := doc(t, body)
+		d := testkit.Doc(t, body)
 		d.Find("input[name=username]").RemoveAttr("value")
 		html, _ := d.Find("main").Html()
 		return resp.StatusCode, html
@@ -346,10 +346,10 @@ func TestNoUserEnumeration(t *testing.T) {
 
 func TestSignInKeepsInputAndNextIsLocalOnly(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{})
-	s.CreateUser(t, e2e.User{Username: "alice"})
+	s := testkit.Start(t, testkit.Options{})
+	s.CreateUser(t, testkit.User{Username: "alice"})
 	resp, body := s.NewClient(t).PostForm(t, "/signin", url.Values{"username": {"alice"}, "password": {"nope"}, "next": {"/account"}})
-	d := doc(t, body)
+	d := testkit.Doc(t, body)
 	if resp.StatusCode != http.StatusUnprocessableEntity {
 		t.Errorf("status = %d", resp.StatusCode)
 	}
@@ -360,12 +360,12 @@ func TestSignInKeepsInputAndNextIsLocalOnly(t *testing.T) {
 		t.Errorf("next not kept: %q", v)
 	}
 	for _, next := range []string{"https://evil.example/", "//evil.example/x", "/\\evil.example", "javascript:alert(1)", "evil", "/\\/evil"} {
-		resp, _ := s.NewClient(t).PostForm(t, "/signin", url.Values{"username": {"alice"}, "password": {e2e.Password}, "next": {next}})
+		resp, _ := s.NewClient(t).PostForm(t, "/signin", url.Values{"username": {"alice"}, "password": {testkit.Password}, "next": {next}})
 		if loc := resp.Header.Get("Location"); loc != "/" {
 			t.Errorf("next=%q redirected to %q, want /", next, loc)
 		}
 	}
-	resp, _ = s.NewClient(t).PostForm(t, "/signin", url.Values{"username": {"alice"}, "password": {e2e.Password}, "next": {"/admin/users?after=b"}})
+	resp, _ = s.NewClient(t).PostForm(t, "/signin", url.Values{"username": {"alice"}, "password": {testkit.Password}, "next": {"/admin/users?after=b"}})
 	if loc := resp.Header.Get("Location"); loc != "/admin/users?after=b" {
 		t.Errorf("local next redirected to %q", loc)
 	}
@@ -373,8 +373,8 @@ func TestSignInKeepsInputAndNextIsLocalOnly(t *testing.T) {
 
 func TestIdleAndAbsoluteExpiry(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{})
-	alice := s.CreateUser(t, e2e.User{Username: "alice"})
+	s := testkit.Start(t, testkit.Options{})
+	alice := s.CreateUser(t, testkit.User{Username: "alice"})
 	for _, tt := range []struct{ name, sql string }{
 		{"idle", `UPDATE sessions SET last_seen_at = now() - interval '8 hours 1 minute' WHERE user_id = $1`},
 		{"absolute", `UPDATE sessions SET created_at = now() - interval '8 days', expires_at = now() - interval '1 second' WHERE user_id = $1`},

@@ -78,10 +78,10 @@ const (
 // ssoStart sends the browser to the identity provider, remembering state,
 // nonce and PKCE verifier in the (signed, encrypted) cookie.
 func (h *Handler) ssoStart(c echo.Context) error {
-	if h.sso == nil {
+	if h.SSO == nil {
 		return echo.ErrNotFound
 	}
-	p, err := h.sso.discover(c.Request().Context())
+	p, err := h.SSO.discover(c.Request().Context())
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func (h *Handler) ssoStart(c echo.Context) error {
 		return err
 	}
 	noStore(c)
-	return c.Redirect(http.StatusFound, h.sso.oauth(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
+	return c.Redirect(http.StatusFound, h.SSO.oauth(p).AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)))
 }
 
 // ssoCallback completes the sign-in: it checks state, exchanges the code
@@ -101,7 +101,7 @@ func (h *Handler) ssoStart(c echo.Context) error {
 // the account linked to the token's issuer and subject, whose roles and
 // memberships follow the token's groups.
 func (h *Handler) ssoCallback(c echo.Context) error {
-	if h.sso == nil {
+	if h.SSO == nil {
 		return echo.ErrNotFound
 	}
 	noStore(c)
@@ -126,19 +126,19 @@ func (h *Handler) ssoCallback(c echo.Context) error {
 	if e := c.QueryParam("error"); e != "" {
 		return refuse("The identity provider refused the sign-in: " + e)
 	}
-	p, err := h.sso.discover(ctx)
+	p, err := h.SSO.discover(ctx)
 	if err != nil {
 		return err
 	}
-	tok, err := h.sso.oauth(p).Exchange(ctx, c.QueryParam("code"), oauth2.VerifierOption(verifier))
+	tok, err := h.SSO.oauth(p).Exchange(ctx, c.QueryParam("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
-		h.log.WarnContext(ctx, "OIDC code exchange failed", "err", err)
+		h.Log.WarnContext(ctx, "OIDC code exchange failed", "err", err)
 		return refuse("Single sign-on could not be completed. Please try again.")
 	}
 	raw, _ := tok.Extra("id_token").(string)
-	idt, err := p.Verifier(&oidc.Config{ClientID: h.sso.cfg.ClientID}).Verify(ctx, raw)
+	idt, err := p.Verifier(&oidc.Config{ClientID: h.SSO.cfg.ClientID}).Verify(ctx, raw)
 	if err != nil || idt.Nonce != nonce {
-		h.log.WarnContext(ctx, "OIDC ID token refused", "err", err, "nonce_matches", err == nil && idt.Nonce == nonce)
+		h.Log.WarnContext(ctx, "OIDC ID token refused", "err", err, "nonce_matches", err == nil && idt.Nonce == nonce)
 		return refuse("Single sign-on could not be completed. Please try again.")
 	}
 	var claims map[string]any
@@ -150,12 +150,12 @@ func (h *Handler) ssoCallback(c echo.Context) error {
 		Username: claimString(claims, "preferred_username"),
 		Email:    claimString(claims, "email"),
 		Name:     claimString(claims, "name"),
-		Groups:   claimStrings(claims, h.sso.cfg.GroupsClaim),
+		Groups:   claimStrings(claims, h.SSO.cfg.GroupsClaim),
 	}
 	if id.Username == "" {
 		id.Username, _, _ = strings.Cut(id.Email, "@")
 	}
-	sess, err := h.identity.SignInSSO(ctx, id, clientOf(c))
+	sess, err := h.Identity.SignInSSO(ctx, id, clientOf(c))
 	switch {
 	case errors.Is(err, identity.ErrSSODisabled):
 		return refuse("Your account is disabled. Ask an admin.")

@@ -8,14 +8,14 @@ import (
 
 	"github.com/oauth2-proxy/mockoidc"
 
-	"restoredesk/internal/e2e"
 	"restoredesk/internal/handlers"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/testkit"
 )
 
 // ssoServer runs Restore Desk with single sign-on against an OpenID Connect
 // provider started for the test.
-func ssoServer(t *testing.T) (*e2e.Server, *mockoidc.MockOIDC) {
+func ssoServer(t *testing.T) (*testkit.Server, *mockoidc.MockOIDC) {
 	t.Helper()
 	m, err := mockoidc.Run()
 	if err != nil {
@@ -23,7 +23,7 @@ func ssoServer(t *testing.T) (*e2e.Server, *mockoidc.MockOIDC) {
 	}
 	t.Cleanup(func() { m.Shutdown() })
 	cfg := m.Config()
-	s := e2e.Start(t, e2e.Options{SSO: func(base string) handlers.SSOConfig {
+	s := testkit.Start(t, testkit.Options{SSO: func(base string) handlers.SSOConfig {
 		return handlers.SSOConfig{Issuer: cfg.Issuer, ClientID: cfg.ClientID, ClientSecret: cfg.ClientSecret,
 			RedirectURL: base + "/auth/oidc/callback"}
 	}})
@@ -34,7 +34,7 @@ func ssoServer(t *testing.T) (*e2e.Server, *mockoidc.MockOIDC) {
 
 // ssoSignIn goes through the code flow as a browser would and returns the
 // final response from Restore Desk's callback.
-func ssoSignIn(t *testing.T, s *e2e.Server, c *e2e.Client, user *mockoidc.MockUser, m *mockoidc.MockOIDC) (*http.Response, string) {
+func ssoSignIn(t *testing.T, s *testkit.Server, c *testkit.Client, user *mockoidc.MockUser, m *mockoidc.MockOIDC) (*http.Response, string) {
 	t.Helper()
 	m.QueueUser(user)
 	resp, _ := c.Get(t, "/auth/oidc?next=/account")
@@ -129,7 +129,7 @@ func TestSingleSignOn(t *testing.T) {
 func TestSingleSignOnNeverLinksByEmail(t *testing.T) {
 	t.Parallel()
 	s, m := ssoServer(t)
-	local := s.CreateUser(t, e2e.User{Username: "kim"}) // kim@example.com
+	local := s.CreateUser(t, testkit.User{Username: "kim"}) // kim@example.com
 	// Another identity claiming kim's username and e-mail is refused, not linked.
 	resp, body := ssoSignIn(t, s, s.NewClient(t), &mockoidc.MockUser{Subject: "sub-evil", Email: "kim@example.com", PreferredUsername: "kim"}, m)
 	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "already exists") {

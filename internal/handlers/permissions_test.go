@@ -12,7 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"restoredesk/internal/e2e"
+	"restoredesk/internal/testkit"
 )
 
 // The permission matrix: every route of the product against every kind of
@@ -52,7 +52,7 @@ var roleUser = map[role]string{
 
 // fixture is the world the matrix runs in.
 type fixture struct {
-	s       *e2e.Server
+	s       *testkit.Server
 	ids     map[role]int64 // user id of each role
 	team    int64          // payments
 	counter atomic.Int64
@@ -70,7 +70,7 @@ func (f *fixture) target(t *testing.T, r role) (id int64, username string) {
 		return f.ids[adminSelf], "admin"
 	}
 	name := f.fresh("target")
-	return f.s.CreateUser(t, e2e.User{Username: name, Teams: map[string]bool{"payments": false}}), name
+	return f.s.CreateUser(t, testkit.User{Username: name, Teams: map[string]bool{"payments": false}}), name
 }
 
 // setupFunc returns the concrete path (and form) of a route for role r.
@@ -171,7 +171,7 @@ var permissions = []access{
 			if r == anonymous {
 				u = "eng"
 			}
-			return "/signin", url.Values{"username": {u}, "password": {e2e.Password}}
+			return "/signin", url.Values{"username": {u}, "password": {testkit.Password}}
 		}},
 	{method: "POST", route: "/signout", want: everyone(303, nil)},
 	{method: "GET", route: "/auth/oidc", want: everyone(404, nil)},          // single sign-on is off here;
@@ -179,7 +179,7 @@ var permissions = []access{
 	{method: "GET", route: "/account", want: expect("GET", 200, allSignedIn...)},
 	{method: "POST", route: "/account/password", want: expect("POST", 303, allSignedIn...),
 		setup: func(*testing.T, *fixture, role) (string, url.Values) {
-			return "/account/password", url.Values{"current": {e2e.Password}, "new": {e2e.Password}}
+			return "/account/password", url.Values{"current": {testkit.Password}, "new": {testkit.Password}}
 		}},
 	{method: "POST", route: "/account/sessions/revoke", want: expect("POST", 303, allSignedIn...)},
 
@@ -193,7 +193,7 @@ var permissions = []access{
 	{method: "POST", route: "/admin/users", want: expect("POST", 303, admins...),
 		setup: func(_ *testing.T, f *fixture, _ role) (string, url.Values) {
 			u := f.fresh("new")
-			return "/admin/users", url.Values{"username": {u}, "email": {u + "@example.com"}, "name": {"New"}, "password": {e2e.Password}}
+			return "/admin/users", url.Values{"username": {u}, "email": {u + "@example.com"}, "name": {"New"}, "password": {testkit.Password}}
 		}},
 	{method: "GET", route: "/admin/users/:id", setup: userPath(""), want: expect("GET", 200, admins...)},
 	{method: "POST", route: "/admin/users/:id/roles", setup: userPath("/roles"), want: expect("POST", 303, admin)},
@@ -219,7 +219,7 @@ var permissions = []access{
 			username := "admin"
 			if r != adminSelf {
 				username = f.fresh("joiner")
-				f.s.CreateUser(t, e2e.User{Username: username})
+				f.s.CreateUser(t, testkit.User{Username: username})
 			}
 			return "/admin/teams/" + strconv.FormatInt(f.team, 10) + "/members", url.Values{"username": {username}, "lead": {"on"}}
 		}},
@@ -251,10 +251,10 @@ var permissions = []access{
 
 func TestPermissionMatrix(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{})
+	s := testkit.Start(t, testkit.Options{})
 	f := &fixture{s: s, ids: map[role]int64{}}
 	for _, r := range []role{engineer, otherEngineer, lead, otherLead, requesterLead, auditor, admin, disabledUser} {
-		u := e2e.User{Username: roleUser[r]}
+		u := testkit.User{Username: roleUser[r]}
 		switch r {
 		case engineer, disabledUser:
 			u.Teams = map[string]bool{"payments": false}
@@ -323,7 +323,7 @@ func TestPermissionMatrix(t *testing.T) {
 					path, form = a.setup(t, f, r)
 				}
 				// A fresh session per case: some actions end the session.
-				var c *e2e.Client
+				var c *testkit.Client
 				switch r {
 				case anonymous:
 					c = s.NewClient(t)

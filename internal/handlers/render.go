@@ -22,7 +22,7 @@ func render(c echo.Context, status int, component templ.Component) error {
 func (h *Handler) page(c echo.Context, title, active string) views.Page {
 	return views.Page{
 		Title:  title,
-		Demo:   h.demo,
+		Demo:   h.Demo,
 		Viewer: viewerFrom(c),
 		Flash:  h.popFlash(c),
 		Active: active,

@@ -15,17 +15,19 @@ import (
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/problem"
+	"restoredesk/internal/request"
 	"restoredesk/internal/restore"
 	"restoredesk/internal/views"
 )
 
 // loadRequest reads the request named in the path, if the viewer may see it;
 // otherwise 404, so ids reveal nothing.
-func (h *Handler) loadRequest(c echo.Context) (postgres.Request, *policy.User, error) {
+func (h *Handler) loadRequest(c echo.Context) (request.Request, *policy.User, error) {
 	u := currentUser(c)
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
-		return postgres.Request{}, u, echo.NewHTTPError(http.StatusNotFound, "Not found")
+		return request.Request{}, u, echo.NewHTTPError(http.StatusNotFound, "Not found")
 	}
 	r, err := h.db.Request(c.Request().Context(), id)
 	if err != nil {
@@ -78,36 +80,32 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 		var done string
 		switch action {
 		case "approve":
-			err, done = h.life.Approve(ctx, actor(c, u), r.ID), "Approved. Restore Desk is creating the instance."
+			err, done = h.Lifecycle.Approve(ctx, actor(c, u), r.ID), "Approved. Restore Desk is creating the instance."
 		case "reject":
-			err, done = h.life.Reject(ctx, actor(c, u), r.ID, c.FormValue("comment")), "Rejected. The requester can see your comment."
+			err, done = h.Lifecycle.Reject(ctx, actor(c, u), r.ID, c.FormValue("comment")), "Rejected. The requester can see your comment."
 		case "cancel":
-			err, done = h.life.Cancel(ctx, actor(c, u), r.ID), "Request cancelled."
+			err, done = h.Lifecycle.Cancel(ctx, actor(c, u), r.ID), "Request cancelled."
 		}
-		var se *restore.StateError
 		switch {
 		case err == nil:
-		case errors.Is(err, restore.ErrCommentRequired):
+		case problem.CodeOf(err) == problem.Invalid:
+			// A refused comment: the page again, the comment kept, the problem next to it.
 			d, derr := h.requestDetail(c, r, u, true)
 			if derr != nil {
 				return derr
 			}
-			d.RejectError = "Write a comment: the requester needs to know why."
+			d.RejectComment, d.RejectError = c.FormValue("comment"), problem.MessageOf(err)
 			return render(c, http.StatusUnprocessableEntity, views.RequestPage(h.page(c, fmt.Sprintf("Request #%d", r.ID), "requests"), d))
 		case errors.Is(err, restore.ErrForbidden):
 			return echo.NewHTTPError(http.StatusForbidden, forbiddenMessage(action, r, u))
-		case errors.As(err, &se):
-			if e := h.setFlash(c, "error", views.Capitalize(se.Error())+"."); e != nil {
-				return e
-			}
-			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
-		case errors.Is(err, restore.ErrApprovalExpired):
-			if e := h.setFlash(c, "error", "Too late: the approval window has passed and the request has expired."); e != nil {
+		case problem.CodeOf(err) == problem.Conflict:
+			// Someone (or the clock) got there first: say so on the request's page.
+			if e := h.setFlash(c, "error", problem.MessageOf(err)); e != nil {
 				return e
 			}
 			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
 		default:
-			return err
+			return err // a database failure: a logged 500, never the conflict flash
 		}
 		if err := h.setFlash(c, "success", done); err != nil {
 			return err
@@ -116,7 +114,7 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 	}
 }
 
-func forbiddenMessage(action string, r postgres.Request, u *policy.User) string {
+func forbiddenMessage(action string, r request.Request, u *policy.User) string {
 	switch {
 	case action == "cancel":
 		return "Only the requester can cancel this request."
@@ -129,14 +127,13 @@ func forbiddenMessage(action string, r postgres.Request, u *policy.User) string 
 
 // requestDetail builds the page's view model. withTimeline also loads the
 // audit events the viewer may see.
-func (h *Handler) requestDetail(c echo.Context, r postgres.Request, u *policy.User, withTimeline bool) (views.RequestDetail, error) {
-	st := restore.Status(r.Status)
+func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.User, withTimeline bool) (views.RequestDetail, error) {
 	pr := policyRequest(r)
 	d := views.RequestDetail{
-		ID: r.ID, Status: r.Status, StatusLabel: st.Label(), Badge: st.Badge(), Active: !st.Terminal(),
+		ID: r.ID, Status: r.Status,
 		Team: r.TeamName, Requester: r.RequesterName, Region: r.Region,
 		Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
-		Backup: fmt.Sprintf("%s — %s, %s", r.BackupID, views.ShortTime(r.BackupTime), views.Bytes(r.BackupSizeBytes)),
+		Backup: fmt.Sprintf("%s — %s, %s", joinName(r.BackupName, r.BackupID), views.ShortTime(r.BackupTime), views.Bytes(r.BackupSizeBytes)),
 		Engine: r.Engine, Reason: r.Reason, CreatedAt: views.When(r.CreatedAt), ExpiresAt: views.When(r.ExpiresAt),
 		Comment: r.DecisionComment, InstanceID: r.InstanceID, InstanceStatus: r.InstanceStatus,
 		Domain: r.InternalDomainName, Port: r.InstancePort, FailureReason: r.FailureReason,
@@ -152,12 +149,12 @@ func (h *Handler) requestDetail(c echo.Context, r postgres.Request, u *policy.Us
 	if pr.Pending && !d.CanApprove && u.LeadOf(r.TeamID) && u.ID == r.RequesterID {
 		d.DecideNote = "You requested this, so another lead of the team must decide."
 	}
-	switch st {
-	case restore.Approved:
+	switch r.Status {
+	case request.Approved:
 		d.Progress = "Checking the backup before creating the instance…"
-	case restore.Provisioning:
+	case request.Provisioning:
 		d.Progress = "Creating the instance on JD Cloud…"
-	case restore.Creating:
+	case request.Creating:
 		d.Progress = "JD Cloud is building the instance…"
 	}
 	d.Params = specParams(r)
@@ -182,7 +179,7 @@ func (h *Handler) requestDetail(c echo.Context, r postgres.Request, u *policy.Us
 		}
 	}
 	if withTimeline {
-		rows, err := audit.Timeline(c.Request().Context(), h.pool, audit.TargetRequest, strconv.FormatInt(r.ID, 10), policy.RequestTimelineScope(u, r.TeamID))
+		rows, err := audit.Timeline(c.Request().Context(), h.Pool, audit.TargetRequest, strconv.FormatInt(r.ID, 10), policy.RequestTimelineScope(u, r.TeamID))
 		if err != nil {
 			return d, err
 		}
@@ -202,7 +199,7 @@ func duplicateViews(dups []postgres.DuplicateInstance) []views.DuplicateInstance
 }
 
 // specParams lists the stored parameters in the form's words.
-func specParams(r postgres.Request) []views.Param {
+func specParams(r request.Request) []views.Param {
 	var s jdcloud.RestoredInstanceSpec
 	if json.Unmarshal(r.Spec, &s) != nil {
 		return nil

@@ -12,8 +12,8 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
-	"restoredesk/internal/e2e"
 	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/testkit"
 )
 
 // formWorld is one server with the simulator's seed: payments (alice member,
@@ -21,25 +21,25 @@ import (
 // instances and VPCs, except that payments no longer owns anything in
 // cn-south-1; crm (dave member) has no lead at all.
 type formWorld struct {
-	s      *e2e.Server
+	s      *testkit.Server
 	search int64
 	cloud  *jdcloud.Client
 }
 
 func newFormWorld(t *testing.T) *formWorld {
 	t.Helper()
-	s := e2e.Start(t, e2e.Options{})
+	s := testkit.Start(t, testkit.Options{})
 	payments := s.GrantSeedOwnership(t, "payments")
 	search := s.GrantSeedOwnership(t, "search")
 	if _, err := s.Pool.Exec(t.Context(), `DELETE FROM team_instances WHERE team_id = $1 AND region = 'cn-south-1'`, payments); err != nil {
 		t.Fatal(err)
 	}
-	s.CreateUser(t, e2e.User{Username: "alice", Teams: map[string]bool{"payments": false}})
-	s.CreateUser(t, e2e.User{Username: "bob", Teams: map[string]bool{"payments": true}})
-	s.CreateUser(t, e2e.User{Username: "frank", Teams: map[string]bool{"search": false}})
-	s.CreateUser(t, e2e.User{Username: "carol", Teams: map[string]bool{"search": true}})
+	s.CreateUser(t, testkit.User{Username: "alice", Teams: map[string]bool{"payments": false}})
+	s.CreateUser(t, testkit.User{Username: "bob", Teams: map[string]bool{"payments": true}})
+	s.CreateUser(t, testkit.User{Username: "frank", Teams: map[string]bool{"search": false}})
+	s.CreateUser(t, testkit.User{Username: "carol", Teams: map[string]bool{"search": true}})
 	s.GrantSeedOwnership(t, "crm") // an instance, no VPC, no lead
-	s.CreateUser(t, e2e.User{Username: "dave", Teams: map[string]bool{"crm": false}})
+	s.CreateUser(t, testkit.User{Username: "dave", Teams: map[string]bool{"crm": false}})
 	return &formWorld{s: s, search: search, cloud: s.Restore.Cloud(nil)}
 }
 
@@ -70,7 +70,7 @@ func (w *formWorld) subnet(t *testing.T, vpc string) string {
 }
 
 // stored counts what a submission may leave behind: requests and audit events.
-func stored(t *testing.T, s *e2e.Server) (requests, events int) {
+func stored(t *testing.T, s *testkit.Server) (requests, events int) {
 	t.Helper()
 	err := s.Pool.QueryRow(t.Context(),
 		`SELECT (SELECT count(*) FROM restore_requests), (SELECT count(*) FROM audit_events)`).Scan(&requests, &events)
@@ -116,14 +116,14 @@ func offered(d *goquery.Document, name, value string) bool {
 	return found
 }
 
-// TestRequestFormRefuses submits, for every rule of SPEC §2, a valid form
+// TestRequestFormRefuses submits, for every rule of the request form (jdcloud/rules.go and restore.Validate), a valid form
 // with one or two fields changed to break the rule, and expects 422 with the
 // problem next to the right field, the input kept, and nothing stored.
 func TestRequestFormRefuses(t *testing.T) {
 	t.Parallel()
 	w := newFormWorld(t)
 	s := w.s
-	clients := map[string]*e2e.Client{}
+	clients := map[string]*testkit.Client{}
 	for _, u := range []string{"alice", "frank", "carol", "dave"} {
 		clients[u] = s.SignInAs(t, u)
 	}
@@ -273,7 +273,7 @@ func TestRequestFormRefuses(t *testing.T) {
 			if resp.StatusCode != http.StatusUnprocessableEntity {
 				t.Fatalf("status %d (Location %q), want 422", resp.StatusCode, resp.Header.Get("Location"))
 			}
-			d := doc(t, body)
+			d := testkit.Doc(t, body)
 			got := strings.TrimSpace(d.Find("[data-testid=error-" + tc.field + "]").Text())
 			if !strings.Contains(got, tc.msg) {
 				t.Errorf("message next to %s = %q, want it to contain %q\nall: %s", tc.field, got, tc.msg,
@@ -331,14 +331,14 @@ func TestRequestFormOnlyLead(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: GET %s: %d", user, path, resp.StatusCode)
 		}
-		if got := doc(t, body).Find("[data-testid=only-lead]").Length() > 0; got != want {
+		if got := testkit.Doc(t, body).Find("[data-testid=only-lead]").Length() > 0; got != want {
 			t.Errorf("%s: only-lead notice shown %v, want %v", user, got, want)
 		}
 	}
 }
 
 // submit posts form as c and returns the request it redirects to.
-func submit(t *testing.T, c *e2e.Client, form url.Values) int64 {
+func submit(t *testing.T, c *testkit.Client, form url.Values) int64 {
 	t.Helper()
 	resp, body := c.PostForm(t, "/requests", form)
 	loc := resp.Header.Get("Location")
@@ -409,7 +409,7 @@ func TestRequestFormAccepts(t *testing.T) {
 		// The form for it shows no standby zone.
 		q := url.Values{"source": {"sqlserver-payrecon01"}, "arch": {jdcloud.InstanceTypeStandalone}}
 		_, body := alice.Get(t, "/requests/new?"+q.Encode())
-		if _, ok := fieldValue(doc(t, body), "az_standby"); ok {
+		if _, ok := fieldValue(testkit.Doc(t, body), "az_standby"); ok {
 			t.Error("the standalone form asks for a standby zone")
 		}
 	})
@@ -421,7 +421,7 @@ func TestRequestFormAccepts(t *testing.T) {
 		created := countCreated()
 		// A double click, a reload of the POST, and the same form sent from
 		// another session of the same user.
-		for _, c := range []*e2e.Client{alice, alice, s.SignInAs(t, "alice")} {
+		for _, c := range []*testkit.Client{alice, alice, s.SignInAs(t, "alice")} {
 			if again := submit(t, c, form); again != first {
 				t.Errorf("replay redirected to request %d, want %d", again, first)
 			}
@@ -445,7 +445,7 @@ func TestRequestFormAccepts(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("request again: %d", resp.StatusCode)
 		}
-		d := doc(t, body)
+		d := testkit.Doc(t, body)
 		for _, f := range []string{"team", "region", "source", "backup", "class", "storage", "az_primary", "az_standby",
 			"vpc", "subnet", "port", "charge_mode", "name", "reason"} {
 			if got, ok := fieldValue(d, f); !ok || got != form.Get(f) {
@@ -468,7 +468,7 @@ func TestRequestFormAccepts(t *testing.T) {
 }
 
 // storedSpec returns the parameters stored with request id.
-func storedSpec(t *testing.T, s *e2e.Server, id int64) jdcloud.RestoredInstanceSpec {
+func storedSpec(t *testing.T, s *testkit.Server, id int64) jdcloud.RestoredInstanceSpec {
 	t.Helper()
 	var raw []byte
 	if err := s.Pool.QueryRow(t.Context(), `SELECT spec FROM restore_requests WHERE id = $1`, id).Scan(&raw); err != nil {
@@ -506,7 +506,7 @@ func TestRequestFormWithoutJavaScript(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("GET = %d", resp.StatusCode)
 		}
-		d := doc(t, body)
+		d := testkit.Doc(t, body)
 		if got := d.Find("[data-testid=engine]").Text(); !strings.HasPrefix(got, tt.engine) {
 			t.Errorf("%s: engine shown %q", tt.source, got)
 		}

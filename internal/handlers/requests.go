@@ -15,7 +15,8 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/policy"
-	"restoredesk/internal/postgres"
+	"restoredesk/internal/problem"
+	"restoredesk/internal/request"
 	"restoredesk/internal/restore"
 	"restoredesk/internal/views"
 )
@@ -62,11 +63,11 @@ func (h *Handler) newRequestForm(c echo.Context) error {
 	if d.Key == "" {
 		d.Key = rand.Text()
 	}
-	ch, err := h.planner.Choices(c.Request().Context(), u, &d)
+	ch, err := h.Planner.Choices(c.Request().Context(), u, d)
 	if err != nil {
 		return err
 	}
-	f := requestFormView(d, ch, nil)
+	f := requestFormView(ch.Suggested, ch, nil)
 	f.FromRequest = from
 	noStore(c)
 	if c.QueryParam("partial") == "1" {
@@ -75,7 +76,7 @@ func (h *Handler) newRequestForm(c echo.Context) error {
 	return render(c, http.StatusOK, views.NewRequestPage(h.page(c, "New restore request", "new"), f))
 }
 
-// createRequest validates the form against every rule of SPEC §2 and stores
+// createRequest validates the form against every rule of the request form and stores
 // a pending request. A refused form comes back with 422, the input kept and
 // each problem next to its field; a repeated submission of the same form
 // lands on the request it already created.
@@ -92,31 +93,31 @@ func (h *Handler) createRequest(c echo.Context) error {
 	if prev, err := h.db.RequestBySubmission(ctx, d.Key); err == nil && prev.RequesterID == u.ID {
 		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", prev.ID))
 	}
-	// Choices fills defaults into empty fields, which suits an empty form;
-	// a submission is validated and shown again as it was sent, so a
-	// required field left empty is refused, not silently filled in.
-	sent := d
-	ch, err := h.planner.Choices(ctx, u, &d)
+	// A submission is validated and shown again as it was sent, not as
+	// Choices suggests, so a required field left empty is refused, not
+	// silently filled in.
+	ch, err := h.Planner.Choices(ctx, u, d)
 	if err != nil {
 		return err
 	}
-	d = sent
-	n, problems := h.planner.Validate(u, d, ch)
+	n, problems := h.Planner.Validate(u, d, ch)
 	if problems == nil {
-		id, _, err := h.life.Submit(ctx, actor(c, u), n, d.VPC)
+		id, _, err := h.Lifecycle.Submit(ctx, actor(c, u), n)
 		switch {
 		case err == nil:
 			if err := h.setFlash(c, "success", fmt.Sprintf("Request #%d submitted. A lead of the team will decide on it.", id)); err != nil {
 				return err
 			}
 			return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", id))
-		case errors.Is(err, restore.ErrNoApprover), errors.Is(err, restore.ErrForbidden):
-			problems = map[string]string{"team": views.Capitalize(err.Error()) + "."}
+		case errors.Is(err, restore.ErrForbidden):
+			problems = map[string]string{"team": "You are not a member of this team, so you cannot request restores for it."}
+		case errors.Is(err, restore.ErrNoApprover):
+			problems = map[string]string{"team": problem.MessageOf(err)}
 		case errors.Is(err, restore.ErrKeyInUse):
 			d.Key = rand.Text() // a fresh form: the next submission stands on its own
-			problems = map[string]string{"reason": views.Capitalize(err.Error()) + "."}
+			problems = map[string]string{"reason": problem.MessageOf(err)}
 		case errors.Is(err, restore.ErrNotOwned):
-			problems = map[string]string{"source": "The team no longer owns this instance or may no longer use this VPC."}
+			problems = map[string]string{"source": problem.MessageOf(err)}
 		default:
 			return err
 		}
@@ -225,6 +226,6 @@ func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]st
 }
 
 // policyRequest is what the policy needs of a stored request.
-func policyRequest(r postgres.Request) policy.Request {
-	return policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: restore.Status(r.Status) == restore.Pending}
+func policyRequest(r request.Request) policy.Request {
+	return policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: r.Status.Pending()}
 }

@@ -13,7 +13,7 @@ import (
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
-	"restoredesk/internal/restore"
+	"restoredesk/internal/request"
 	"restoredesk/internal/views"
 )
 
@@ -29,7 +29,7 @@ func (h *Handler) requestHistory(c echo.Context) error {
 	form, f, cur := parseRequestFilter(c.QueryParams())
 	f.AllTeams, f.TeamIDs = scope.All, scope.TeamIDs
 	p := views.RequestHistoryProps{Filter: form, Filtered: len(requestQuery(form)) > 0}
-	for _, s := range restore.Statuses {
+	for _, s := range request.Statuses() {
 		p.Statuses = append(p.Statuses, views.Option{Value: string(s), Label: s.Label()})
 	}
 	for _, r := range jdcloud.Regions {
@@ -73,8 +73,8 @@ func parseRequestFilter(q url.Values) (views.RequestFilterForm, postgres.Request
 		Status: get("status"), Team: get("team"), Requester: get("requester"), Region: get("region"),
 		From: get("from"), To: get("to"), Errors: map[string]string{},
 	}
-	f := postgres.RequestFilter{Status: form.Status, Requester: strings.ToLower(form.Requester), Region: form.Region}
-	if form.Status != "" && !slices.Contains(restore.Statuses, restore.Status(form.Status)) {
+	f := postgres.RequestFilter{Status: request.Status(form.Status), Requester: strings.ToLower(form.Requester), Region: form.Region}
+	if form.Status != "" && !f.Status.Known() {
 		form.Errors["status"] = "Choose a status from the list."
 	}
 	if form.Team != "" {
@@ -135,17 +135,15 @@ func pageHrefs(path string, q url.Values, page postgres.RequestPage) (prev, next
 
 // requestRows turns stored requests into list rows, with ages and time left
 // counted from now.
-func requestRows(list []postgres.Request, now time.Time) []views.RequestRow {
+func requestRows(list []request.Request, now time.Time) []views.RequestRow {
 	out := make([]views.RequestRow, len(list))
 	for i, r := range list {
-		st := restore.Status(r.Status)
 		out[i] = views.RequestRow{
-			ID: r.ID, Team: r.TeamName, Requester: r.RequesterName, Status: r.Status, StatusLabel: st.Label(),
-			Badge: st.Badge(), Region: r.Region, Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
+			ID: r.ID, Team: r.TeamName, Requester: r.RequesterName, Status: r.Status, Region: r.Region, Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
 			BackupTime: views.ShortTime(r.BackupTime), Reason: views.Excerpt(r.Reason, 80), Created: r.CreatedAt,
 			Age: views.Duration(now.Sub(r.CreatedAt)),
 		}
-		if st == restore.Pending {
+		if r.Status.Pending() {
 			out[i].TimeLeft = views.Duration(r.ExpiresAt.Sub(now))
 			if !r.ExpiresAt.After(now) {
 				out[i].TimeLeft = "expired"

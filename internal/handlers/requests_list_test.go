@@ -11,22 +11,22 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 
-	"restoredesk/internal/e2e"
+	"restoredesk/internal/testkit"
 )
 
 // listWorld is two teams with their people and a few requests:
 // payments (eng, lead, lead2) and search (seng, slead), an auditor, an admin
 // and someone in no team.
 type listWorld struct {
-	s        *e2e.Server
+	s        *testkit.Server
 	payments int64
 	search   int64
 }
 
 func newListWorld(t *testing.T) *listWorld {
 	t.Helper()
-	s := e2e.Start(t, e2e.Options{})
-	for _, u := range []e2e.User{
+	s := testkit.Start(t, testkit.Options{})
+	for _, u := range []testkit.User{
 		{Username: "eng", Teams: map[string]bool{"payments": false}},
 		{Username: "lead", Teams: map[string]bool{"payments": true}},
 		{Username: "lead2", Teams: map[string]bool{"payments": true}},
@@ -75,13 +75,13 @@ func listedIDs(t *testing.T, d *goquery.Document, sel string) []int64 {
 }
 
 // getPage fetches path as c and wants status.
-func getPage(t *testing.T, c *e2e.Client, path string, status int) *goquery.Document {
+func getPage(t *testing.T, c *testkit.Client, path string, status int) *goquery.Document {
 	t.Helper()
 	resp, body := c.Get(t, path)
 	if resp.StatusCode != status {
 		t.Fatalf("GET %s = %d, want %d\n%s", path, resp.StatusCode, status, body)
 	}
-	return doc(t, body)
+	return testkit.Doc(t, body)
 }
 
 func sorted(ids []int64, desc bool) []int64 {

@@ -12,17 +12,17 @@ import (
 
 // Routes configures e with the middleware, the error handler and every route
 // of the product. It is the one list of what the server answers.
-func Routes(e *echo.Echo, h *Handler, d Deps) {
+func Routes(e *echo.Echo, h *Handler) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = h.errorHandler
-	e.IPExtractor = ipExtractor(d.TrustedProxies)
+	e.IPExtractor = ipExtractor(h.TrustedProxies)
 
 	e.Use(
 		requestID(),
-		requestLogger(h.log),
-		h.metrics.middleware(),
-		securityHeaders(d.SecureCookies),
-		recoverPanics(h.log),
+		requestLogger(h.Log),
+		h.Metrics.middleware(),
+		securityHeaders(h.SecureCookies),
+		recoverPanics(h.Log),
 		crossOriginProtection(),
 		timeout(30*time.Second),
 		h.authenticate(),

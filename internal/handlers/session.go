@@ -21,10 +21,10 @@ func viewerFrom(c echo.Context) *views.Viewer {
 
 // setFlash stores a message for the next page the user sees.
 func (h *Handler) setFlash(c echo.Context, kind, msg string) error {
-	s, err := h.sessions.Get(c.Request(), sessionName)
+	s, err := h.Sessions.Get(c.Request(), sessionName)
 	if err != nil {
 		// A cookie from a rotated-out key: start over with a fresh session.
-		s, _ = h.sessions.New(c.Request(), sessionName)
+		s, _ = h.Sessions.New(c.Request(), sessionName)
 	}
 	s.AddFlash(kind+"\x00"+msg, "flash")
 	return s.Save(c.Request(), c.Response())
@@ -32,7 +32,7 @@ func (h *Handler) setFlash(c echo.Context, kind, msg string) error {
 
 // popFlash returns and removes the pending flash, if any.
 func (h *Handler) popFlash(c echo.Context) views.Flash {
-	s, err := h.sessions.Get(c.Request(), sessionName)
+	s, err := h.Sessions.Get(c.Request(), sessionName)
 	if err != nil {
 		return views.Flash{}
 	}
@@ -41,7 +41,7 @@ func (h *Handler) popFlash(c echo.Context) views.Flash {
 		return views.Flash{}
 	}
 	if err := s.Save(c.Request(), c.Response()); err != nil {
-		h.log.WarnContext(c.Request().Context(), "save session after flash", "err", err)
+		h.Log.WarnContext(c.Request().Context(), "save session after flash", "err", err)
 	}
 	raw, _ := flashes[len(flashes)-1].(string)
 	for i := 0; i < len(raw); i++ {

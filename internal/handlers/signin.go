@@ -7,7 +7,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"restoredesk/internal/demo"
 	"restoredesk/internal/identity"
 	"restoredesk/internal/views"
 )
@@ -26,10 +25,8 @@ func (h *Handler) signInForm(c echo.Context) error {
 }
 
 func (h *Handler) renderSignIn(c echo.Context, status int, p views.SignInProps) error {
-	if h.demo {
-		p.DemoUsers = demo.Descriptions()
-	}
-	p.SSO = h.sso != nil
+	p.DemoUsers = h.DemoUsers
+	p.SSO = h.SSO != nil
 	if p.Next == "/" {
 		p.Next = ""
 	}
@@ -44,7 +41,7 @@ func (h *Handler) signIn(c echo.Context) error {
 	noStore(c)
 	username, password := c.FormValue("username"), c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
-	sess, err := h.identity.SignIn(c.Request().Context(), username, password, clientOf(c))
+	sess, err := h.Identity.SignIn(c.Request().Context(), username, password, clientOf(c))
 	var throttled *identity.ThrottledError
 	switch {
 	case errors.Is(err, identity.ErrBadCredentials):
@@ -59,14 +56,14 @@ func (h *Handler) signIn(c echo.Context) error {
 	// A session this browser already had ends here: its id leaves the
 	// cookie, and a copy of that cookie elsewhere must not live on.
 	if prev := h.sessionID(c); prev != "" {
-		if err := h.identity.SignOut(c.Request().Context(), prev, clientOf(c)); err != nil {
+		if err := h.Identity.SignOut(c.Request().Context(), prev, clientOf(c)); err != nil {
 			return err
 		}
 	}
 	if err := h.startCookieSession(c, sess.ID); err != nil {
 		return err
 	}
-	h.log.InfoContext(c.Request().Context(), "signed in", "user", sess.User.Username)
+	h.Log.InfoContext(c.Request().Context(), "signed in", "user", sess.User.Username)
 	return c.Redirect(http.StatusSeeOther, next)
 }
 
@@ -74,7 +71,7 @@ func (h *Handler) signIn(c echo.Context) error {
 // any copy of it — never works again. Other sessions of the user stay.
 func (h *Handler) signOut(c echo.Context) error {
 	if id := h.sessionID(c); id != "" {
-		if err := h.identity.SignOut(c.Request().Context(), id, clientOf(c)); err != nil {
+		if err := h.Identity.SignOut(c.Request().Context(), id, clientOf(c)); err != nil {
 			return err
 		}
 	}

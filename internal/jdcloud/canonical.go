@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// This file holds the canonicalisation steps of JDCLOUD2-HMAC-SHA256 (API.md §1.2). The
+// This file holds the canonicalisation steps of JDCLOUD2-HMAC-SHA256 (docs/jdcloud.md, Canonical request). The
 // signer and the verifier both call them, so the two sides cannot drift apart.
 
 // escape percent-encodes s the RFC 3986 way: only A–Z a–z 0–9 - _ . ~ stay as they are,

@@ -75,7 +75,7 @@ func TestCanonicalQuery(t *testing.T) {
 		{"byte order: 10 before 2", "filters.2.name=x&filters.10.name=y", "filters.10.name=y&filters.2.name=x"},
 		{"name escaped", "a b=1", "a%20b=1"},
 		{
-			"JS SDK describeInstances with filters (API.md §2)",
+			"JS SDK describeInstances with filters (docs/jdcloud.md, Canonical request)",
 			"pageNumber=1&pageSize=10&filters.1.name=instanceName&filters.1.values.1=restore%20demo*&filters.1.values.2=a%2Fb%3Ac~d&filters.1.values.3=%E4%B8%AD%E6%96%87&filters.1.operator=like&filters.2.name=engine&filters.2.values.1=MySQL",
 			"filters.1.name=instanceName&filters.1.operator=like&filters.1.values.1=restore%20demo%2A&filters.1.values.2=a%2Fb%3Ac~d&filters.1.values.3=%E4%B8%AD%E6%96%87&filters.2.name=engine&filters.2.values.1=MySQL&pageNumber=1&pageSize=10",
 		},

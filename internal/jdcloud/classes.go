@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// RDS has no instance-class API (API.md §3.6), so the classes the portal offers, with their
-// storage sizes, are this static table from the documentation's spec tables (API.md §4.5).
+// RDS has no instance-class API (docs/jdcloud.md, "describeAzs, instance classes"), so the
+// classes the portal offers, with their storage sizes, are this static table from the
+// documentation's spec tables.
 // Entries the docs do not give are marked Assumed with a note; they are educated guesses
 // shaped like the documented MySQL s1 family. The docs' tables are old, and the sellable set
 // may differ (unconfirmed).
@@ -97,7 +98,7 @@ func rng(lo, hi int) StorageSizes { return StorageSizes{Min: lo, Max: hi, Step: 
 // opts is an explicit list of storage sizes.
 func opts(sizes ...int) StorageSizes { return StorageSizes{Options: sizes} }
 
-// s1Family is the documented MySQL s1 shape (API.md §4.5): size suffix, CPU, memory, storage.
+// s1Family is the documented MySQL s1 shape (docs/jdcloud.md): size suffix, CPU, memory, storage.
 var s1Family = []struct {
 	size     string
 	cpu, mem int
@@ -157,9 +158,6 @@ func Classes(engine string) []InstanceClass {
 	}
 	return out
 }
-
-// AllClasses returns every class of every engine.
-func AllClasses() []InstanceClass { return slices.Clone(classes) }
 
 // LookupClass returns the class with the given code.
 func LookupClass(code string) (InstanceClass, bool) {

@@ -19,7 +19,7 @@ import (
 	"unicode/utf8"
 )
 
-// Default endpoints, one per service (API.md §3).
+// Default endpoints, one per service (docs/jdcloud.md, Calls).
 const (
 	DefaultRDSEndpoint = "https://rds.jdcloud-api.com"
 	DefaultVPCEndpoint = "https://vpc.jdcloud-api.com"
@@ -38,7 +38,7 @@ var DefaultRetry = RetryPolicy{Attempts: 3, BaseDelay: 200 * time.Millisecond, M
 const maxBody = 16 << 20
 
 // RetryPolicy says how reads are retried. Creates and deletes are never retried by the client:
-// whether to repeat them is the workflow's decision (SPEC §3).
+// whether to repeat them is the workflow's decision (docs/architecture.md, How a request flows).
 type RetryPolicy struct {
 	// Attempts is the total number of attempts for a read, at least 1.
 	Attempts int

@@ -19,6 +19,7 @@ import (
 
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/jdcloud/jdcloudsim"
+	"restoredesk/internal/testkit"
 )
 
 // The tests in this file drive the client against the simulator over real loopback HTTP.
@@ -42,31 +43,13 @@ func (c *clock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is a simulator on a loopback listener and a client pointed at it.
 type env struct {
 	sim    *jdcloudsim.Sim
 	srv    *httptest.Server
 	clock  *clock
 	client *jdcloud.Client
-	logs   *syncBuffer
+	logs   *testkit.Buffer
 
 	mu    sync.Mutex
 	calls []jdcloud.CallInfo
@@ -77,7 +60,7 @@ const testAK, testSK = "test-ak-0001", "test-sk-Zq8v3HkP2s"
 
 func newEnv(t *testing.T, opts ...jdcloud.Option) *env {
 	t.Helper()
-	e := &env{clock: &clock{t: time.Now()}, logs: &syncBuffer{}}
+	e := &env{clock: &clock{t: time.Now()}, logs: &testkit.Buffer{}}
 	sim, err := jdcloudsim.New(t.Context(), jdcloudsim.Options{
 		AccessKey: testAK, SecretKey: testSK, BuildTime: 5 * time.Second, DeleteTime: 2 * time.Second,
 		Now: e.clock.Now, Seed: 7,

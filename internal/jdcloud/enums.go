@@ -2,7 +2,7 @@ package jdcloud
 
 import "strings"
 
-// Engines (API.md §4.1). The values go on the wire as they are; note the space in
+// Engines (docs/jdcloud.md, Enumerations). The values go on the wire as they are; note the space in
 // "SQL Server".
 const (
 	EngineMySQL      = "MySQL"
@@ -15,7 +15,7 @@ const (
 // Engines lists every RDS engine, in the order the portal shows them.
 var Engines = []string{EngineMySQL, EnginePercona, EngineMariaDB, EngineSQLServer, EnginePostgreSQL}
 
-// Instance statuses the portal acts on (API.md §4.2). JD Cloud has many more transitional
+// Instance statuses the portal acts on (docs/jdcloud.md, Enumerations). JD Cloud has many more transitional
 // ones; the portal treats RUNNING as ready, anything ending in _ERROR as failed and the rest
 // as in progress (see StatusFailed).
 const (
@@ -29,7 +29,7 @@ const (
 // StatusFailed reports whether an instance status is a failure (any *_ERROR status).
 func StatusFailed(status string) bool { return strings.HasSuffix(status, "_ERROR") }
 
-// Backup statuses, types, units, modes and methods (API.md §4.3).
+// Backup statuses, types, units, modes and methods (docs/jdcloud.md, Enumerations).
 const (
 	BackupCompleted   = "COMPLETED"
 	BackupBuilding    = "BUILDING"
@@ -51,7 +51,7 @@ const (
 	BackupMethodSnapshot = "snapshot"
 )
 
-// Storage types (API.md §4.4). EBS_SSD is the cloud disk, the only one that can be encrypted.
+// Storage types (docs/jdcloud.md, Enumerations). EBS_SSD is the cloud disk, the only one that can be encrypted.
 const (
 	StorageLocalSSD  = "LOCAL_SSD"
 	StorageEBSSSD    = "EBS_SSD"
@@ -61,14 +61,14 @@ const (
 // StorageTypes lists the storage types in the portal's order; the first is JD Cloud's default.
 var StorageTypes = []string{StorageLocalSSD, StorageEBSSSD, StorageLocalNVMe}
 
-// Instance architectures (instanceType, API.md §4.4).
+// Instance architectures (instanceType, docs/jdcloud.md, Enumerations).
 const (
 	InstanceTypeStandalone = "standalone"
 	InstanceTypeCluster    = "cluster" // primary/standby, the default
 	InstanceTypeReadonly   = "readonly"
 )
 
-// Charge modes and units (API.md §4.6).
+// Charge modes and units (docs/jdcloud.md, Enumerations).
 const (
 	ChargePrepaidByDuration  = "prepaid_by_duration"
 	ChargePostpaidByDuration = "postpaid_by_duration" // the default

@@ -8,7 +8,7 @@ import (
 	"net/http"
 )
 
-// Class says what a failed call means for repeating it. The restore workflow (SPEC §3) acts
+// Class says what a failed call means for repeating it. The restore workflow (docs/architecture.md) acts
 // on it: it retries NotPerformed calls with backoff, looks for the tagged instance before
 // repeating an Ambiguous create, and fails the request at once on Refused.
 type Class int
@@ -50,7 +50,7 @@ func (c Class) String() string {
 var ErrInvalidRequest = errors.New("invalid request")
 
 // APIError is a JD Cloud answer that is not a success: the error envelope
-// {"requestId", "error": {"code", "status", "message"}} of API.md §5, or a non-JSON or
+// {"requestId", "error": {"code", "status", "message"}} of docs/jdcloud.md (Errors), or a non-JSON or
 // unreadable body (then Status is empty and Message says what arrived).
 type APIError struct {
 	// Operation is the JD Cloud operation id, e.g. "createInstanceFromBackup".
@@ -67,10 +67,16 @@ type APIError struct {
 	RequestID string
 }
 
-// Error renders operation, status, message and request id, e.g.
-// "jdcloud createInstanceFromBackup: 400 INVALID_ARGUMENT: instanceSpec.instanceClass: … (request id abc)".
-func (e *APIError) Error() string {
-	s := fmt.Sprintf("jdcloud %s: %d", e.Operation, e.HTTPStatus)
+// Error is the log's form: the operation, then Description, e.g.
+// "jdcloud createInstanceFromBackup: HTTP 400 INVALID_ARGUMENT: instanceSpec.instanceClass: … (JD Cloud request id abc)".
+func (e *APIError) Error() string { return "jdcloud " + e.Operation + ": " + e.Description() }
+
+// Description renders the answer for people, JD Cloud's own words verbatim:
+// the HTTP status, JD Cloud's status and message, and its request id, e.g.
+// "HTTP 400 INVALID_ARGUMENT: … (JD Cloud request id abc)". It is the one
+// rendering of a JD Cloud answer; Error adds only the operation.
+func (e *APIError) Description() string {
+	s := fmt.Sprintf("HTTP %d", e.HTTPStatus)
 	if e.Status != "" {
 		s += " " + e.Status
 	}
@@ -78,9 +84,19 @@ func (e *APIError) Error() string {
 		s += ": " + e.Message
 	}
 	if e.RequestID != "" {
-		s += " (request id " + e.RequestID + ")"
+		s += " (JD Cloud request id " + e.RequestID + ")"
 	}
 	return s
+}
+
+// Describe renders a failed call for people: an *APIError in err's chain by
+// its Description, anything else (a transport failure, a refused argument) by
+// its text.
+func Describe(err error) string {
+	if api, ok := errors.AsType[*APIError](err); ok {
+		return api.Description()
+	}
+	return err.Error()
 }
 
 // Class classifies the answer by its HTTP status (see ClassifyStatus); an error envelope that

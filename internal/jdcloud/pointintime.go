@@ -1,9 +1,6 @@
 package jdcloud
 
-import (
-	"slices"
-	"time"
-)
+import "time"
 
 // Point-in-time restore (createInstanceByTime): which engines offer it and how far back it
 // may go. What JD Cloud documents is marked; the rest is assumed and kept here, in one place.
@@ -64,6 +61,3 @@ func RestoreWindowFor(created time.Time, policy *BackupPolicy, latest, now time.
 	}
 	return w
 }
-
-// OffersPointInTime reports whether engine has point-in-time restore.
-func OffersPointInTime(engine string) bool { return slices.Contains(PointInTimeEngines, engine) }

@@ -7,7 +7,7 @@ import (
 )
 
 // Filter is one entry of a list call's filters parameter, sent flattened with 1-based
-// indexes: filters.1.name, filters.1.values.1, filters.1.operator (API.md §1.2).
+// indexes: filters.1.name, filters.1.values.1, filters.1.operator (docs/jdcloud.md, Canonical request).
 type Filter struct {
 	Name     string
 	Values   []string

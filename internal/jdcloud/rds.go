@@ -125,7 +125,7 @@ func (in Instance) Tag(key string) (string, bool) {
 	return "", false
 }
 
-// Backup is an RDS backup as describeBackups returns it (API.md §3.2).
+// Backup is an RDS backup as describeBackups returns it (docs/jdcloud.md, describeBackups).
 type Backup struct {
 	BackupID         string   `json:"backupId"`
 	BackupName       string   `json:"backupName,omitempty"`
@@ -158,7 +158,7 @@ func (b Backup) SizeGB() int {
 	return int((b.BackupSizeByte + gib - 1) / gib)
 }
 
-// ChargeSpec is the billing of a new instance (API.md §4.6).
+// ChargeSpec is the billing of a new instance (docs/jdcloud.md, Enumerations: billing).
 type ChargeSpec struct {
 	ChargeMode     string `json:"chargeMode"`
 	ChargeUnit     string `json:"chargeUnit,omitempty"`     // prepaid only: month or year
@@ -166,7 +166,7 @@ type ChargeSpec struct {
 }
 
 // RestoredInstanceSpec is the instanceSpec of createInstanceFromBackup
-// (RestoredNewDBInstanceSpec, API.md §3.1). Optional fields are left out of the body when
+// (RestoredNewDBInstanceSpec, docs/jdcloud.md, createInstanceFromBackup). Optional fields are left out of the body when
 // empty; the rules for them are in rules.go.
 type RestoredInstanceSpec struct {
 	InstanceName        string     `json:"instanceName,omitempty"`
@@ -401,7 +401,7 @@ func (c *Client) DeleteInstance(ctx context.Context, region, instanceID string) 
 }
 
 // DefaultPort is the port an engine listens on when instancePort is not given: 3306 for
-// MySQL, Percona and MariaDB and 5432 for PostgreSQL (API.md §3.1), 1433 for SQL Server
+// MySQL, Percona and MariaDB and 5432 for PostgreSQL (docs/jdcloud.md, createInstanceFromBackup), 1433 for SQL Server
 // (assumed).
 func DefaultPort(engine string) int {
 	switch engine {

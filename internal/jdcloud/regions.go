@@ -7,7 +7,7 @@ type Region struct {
 	AZs  []string // logical AZ ids; an account may see others (ask describeAzs)
 }
 
-// Regions are the four regions of API.md §4.7, the only ones terraform accepts. Other regions
+// Regions are the four regions of docs/jdcloud.md (Enumerations), the only ones terraform accepts. Other regions
 // (Wuhan, overseas) are unconfirmed. AZ lists are the documented logical ones; the
 // authoritative list for an account comes from DescribeAzs. cn-north-1c appears only in SDK
 // text (assumed).

@@ -10,11 +10,11 @@ import (
 	"unicode/utf8"
 )
 
-// This file is the one table of createInstanceFromBackup parameter rules (SPEC §2). The
-// portal's form handler and the simulator both validate with ValidateCreate, so they cannot
-// disagree. Each rule is marked Confirmed when JD Cloud's docs or SDKs state it, Assumed when
-// API.md marks it unconfirmed or it is the portal's own policy: if the real API turns out to
-// behave differently, the fix is one line here.
+// This file is the one table of createInstanceFromBackup parameter rules: the request
+// form's rules. The portal's form handler and the simulator both validate with
+// ValidateCreate, so they cannot disagree. Each rule is marked Confirmed when JD Cloud's docs
+// or SDKs state it, Assumed when docs/jdcloud.md marks it assumed or it is the portal's own
+// policy: if the real API turns out to behave differently, the fix is one line here.
 
 // Confidence says whether a rule (or a class-table entry) is documented.
 type Confidence string
@@ -22,7 +22,7 @@ type Confidence string
 const (
 	// Confirmed: stated by JD Cloud's documentation or official SDKs.
 	Confirmed Confidence = "confirmed"
-	// Assumed: not confirmed by the sources (API.md marks it unconfirmed), or portal policy.
+	// Assumed: not confirmed by the sources (docs/jdcloud.md marks it assumed), or portal policy.
 	Assumed Confidence = "assumed"
 )
 
@@ -51,20 +51,20 @@ const (
 
 // Limits used by the rules below; change them here.
 const (
-	PortMin       = 1150 // instancePort range (API.md §3.1)
+	PortMin       = 1150 // instancePort range (docs/jdcloud.md, Enumerations: port)
 	PortMax       = 5999
 	NameMinLen    = 2 // instanceName length in characters (terraform docs)
 	NameMaxLen    = 32
-	MaxPrepaidMon = 9 // chargeDuration for chargeUnit month (API.md §4.6)
+	MaxPrepaidMon = 9 // chargeDuration for chargeUnit month (docs/jdcloud.md, Enumerations: billing)
 	MaxPrepaidYr  = 3 // chargeDuration for chargeUnit year
 )
 
 var (
 	// restoreEngines are the engines createInstanceFromBackup accepts. The English docs say
-	// "only support MySQL"; the SDK text and SPEC cover every engine, so all are assumed.
+	// "only support MySQL"; the SDK text and our product cover every engine, so all are assumed.
 	restoreEngines = []string{EngineMySQL, EnginePercona, EngineMariaDB, EngineSQLServer, EnginePostgreSQL}
 
-	// portEngines take instancePort. The docs also name 5432 as PostgreSQL's default; SPEC
+	// portEngines take instancePort. The docs also name 5432 as PostgreSQL's default; the form
 	// offers the port for the MySQL family only (assumed).
 	portEngines = []string{EngineMySQL, EnginePercona, EngineMariaDB}
 

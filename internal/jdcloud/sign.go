@@ -30,7 +30,7 @@ const (
 )
 
 // ClientSignedHeaders is the signed-header set of our client, the same as the official Go
-// and Java SDKs (API.md §1.6). The JS SDK adds accept; a verifier follows whatever list the
+// and Java SDKs (docs/jdcloud.md, Which headers are signed). The JS SDK adds accept; a verifier follows whatever list the
 // Authorization header names.
 var ClientSignedHeaders = []string{"content-type", "host", HeaderDate, HeaderNonce}
 
@@ -54,7 +54,7 @@ type signingInput struct {
 	signedHeaders string // headers joined with ';'
 }
 
-// canonicalRequest renders the six-line canonical request of API.md §1.2.
+// canonicalRequest renders the six-line canonical request of docs/jdcloud.md (Canonical request).
 func (in *signingInput) canonicalRequest() string {
 	var b strings.Builder
 	b.WriteString(in.method)
@@ -81,7 +81,7 @@ func (in *signingInput) scope() string {
 	return in.date[:8] + "/" + in.region + "/" + in.service + "/" + terminator
 }
 
-// stringToSign renders the four lines of API.md §1.3.
+// stringToSign renders the four lines of docs/jdcloud.md (String to sign).
 func (in *signingInput) stringToSign() string {
 	return Algorithm + "\n" + in.date + "\n" + in.scope() + "\n" + hashHex([]byte(in.canonicalRequest()))
 }
@@ -92,13 +92,13 @@ func (in *signingInput) signature() string {
 	return hex.EncodeToString(hmacSHA256(key, []byte(in.stringToSign())))
 }
 
-// authorization renders the Authorization header value of API.md §1.5.
+// authorization renders the Authorization header value of docs/jdcloud.md (String to sign, key and header).
 func (in *signingInput) authorization() string {
 	return Algorithm + " Credential=" + in.accessKey + "/" + in.scope() +
 		", SignedHeaders=" + in.signedHeaders + ", Signature=" + in.signature()
 }
 
-// signingKeys returns kDate, kRegion, kService and kSigning (API.md §1.4).
+// signingKeys returns kDate, kRegion, kService and kSigning (docs/jdcloud.md, String to sign, key and header).
 func signingKeys(secret, yyyymmdd, region, service string) (kDate, kRegion, kService, kSigning []byte) {
 	kDate = hmacSHA256([]byte(keyPrefix+secret), []byte(yyyymmdd))
 	kRegion = hmacSHA256(kDate, []byte(region))

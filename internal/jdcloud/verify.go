@@ -12,11 +12,11 @@ import (
 
 // MaxClockSkew is how far a request's x-jdcloud-date may be from the verifier's clock, and
 // how long a verifier should remember nonces. The real gateway's window is unconfirmed
-// (API.md §1.8); 15 minutes is the assumed value.
+// (docs/jdcloud.md, Clock skew and replay); 15 minutes is the assumed value.
 const MaxClockSkew = 15 * time.Minute
 
 // Errors Verify wraps, so a server can tell them apart with errors.Is. Their texts follow
-// the gateway's own messages where those are known (API.md §5).
+// the gateway's own messages where those are known (docs/jdcloud.md, Errors).
 var (
 	ErrNoAuthorization   = errors.New("lack of header authorization")
 	ErrBadAuthorization  = errors.New("invalid authorization header")

@@ -10,7 +10,7 @@ var (
 	opDescribeSubnets = operation{OpDescribeSubnets, "vpc", http.MethodGet, true}
 )
 
-// Vpc is a VPC as describeVpcs returns it (API.md §3.8).
+// Vpc is a VPC as describeVpcs returns it (docs/jdcloud.md, VPCs and subnets).
 type Vpc struct {
 	VpcID         string   `json:"vpcId"`
 	VpcName       string   `json:"vpcName"`
@@ -23,7 +23,7 @@ type Vpc struct {
 	Tags          []Tag    `json:"tags,omitempty"`
 }
 
-// Subnet is a subnet as describeSubnets returns it (API.md §3.8).
+// Subnet is a subnet as describeSubnets returns it (docs/jdcloud.md, VPCs and subnets).
 type Subnet struct {
 	SubnetID         string `json:"subnetId"`
 	SubnetName       string `json:"subnetName"`

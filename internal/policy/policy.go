@@ -1,4 +1,4 @@
-// Package policy is the one place that decides who may do what (SPEC §1).
+// Package policy is the one place that decides who may do what (docs/architecture.md, Who may do what).
 // Handlers, the worker and the command line ask it; nothing else decides.
 // It works on users as loaded from the database on every request, so a change
 // of role or membership takes effect at once.

@@ -9,51 +9,26 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"restoredesk/internal/request"
 )
 
-// Request is a restore request as stored (table restore_requests).
-type Request struct {
-	ID                 int64           `db:"id"`
-	SubmissionKey      string          `db:"submission_key"`
-	TeamID             int64           `db:"team_id"`
-	TeamName           string          `db:"team_name"`
-	RequesterID        int64           `db:"requester_id"`
-	RequesterName      string          `db:"requester_name"`
-	Status             string          `db:"status"`
-	Region             string          `db:"region"`
-	SourceInstanceID   string          `db:"source_instance_id"`
-	SourceInstanceName string          `db:"source_instance_name"`
-	BackupID           string          `db:"backup_id"`
-	BackupName         string          `db:"backup_name"`
-	BackupTime         string          `db:"backup_time"`
-	BackupSizeBytes    int64           `db:"backup_size_bytes"`
-	Engine             string          `db:"engine"`
-	Spec               json.RawMessage `db:"spec"`
-	Reason             string          `db:"reason"`
-	CreatedAt          time.Time       `db:"created_at"`
-	UpdatedAt          time.Time       `db:"updated_at"`
-	ExpiresAt          time.Time       `db:"expires_at"`
-	DecidedBy          *int64          `db:"decided_by"`
-	DeciderName        *string         `db:"decider_name"`
-	DecidedAt          *time.Time      `db:"decided_at"`
-	DecisionComment    string          `db:"decision_comment"`
-	NextCheckAt        *time.Time      `db:"next_check_at"`
-	CreateAttempts     int             `db:"create_attempts"`
-	CreateSentAt       *time.Time      `db:"create_sent_at"`
-	InstanceID         string          `db:"instance_id"`
-	InstanceStatus     string          `db:"instance_status"`
-	InstanceCreatedAt  *time.Time      `db:"instance_created_at"`
-	InternalDomainName string          `db:"internal_domain_name"`
-	InstancePort       string          `db:"instance_port"`
-	PollCount          int             `db:"poll_count"`
-	FailureReason      string          `db:"failure_reason"`
-	Failure            json.RawMessage `db:"failure"`
-	FinishedAt         *time.Time      `db:"finished_at"`
-	CreateEndedAt      *time.Time      `db:"create_ended_at"`
-	RetrySince         *time.Time      `db:"retry_since"`
-	RecheckTag         bool            `db:"recheck_tag"`
-	TagCheckAt         *time.Time      `db:"tag_check_at"`
-	TagCheckTries      int             `db:"tag_check_tries"`
+// The states queries name, written into the SQL as literals (from the
+// machine, not repeated by hand) so they match the partial indexes of
+// migration 00006: 'approved', 'provisioning', 'creating' and 'pending_approval'.
+var (
+	workerStatuses = sqlStatuses(request.Requests.WorkerStatuses()...)
+	pending        = sqlStatuses(request.Pending)
+)
+
+// sqlStatuses renders statuses as a list of SQL string literals. They are
+// the machine's constants, never user input.
+func sqlStatuses(ss ...request.Status) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = "'" + strings.ReplaceAll(string(s), "'", "''") + "'"
+	}
+	return strings.Join(q, ", ")
 }
 
 // requestSelect reads requests with the names of their team, requester and decider.
@@ -72,33 +47,33 @@ const requestSelect = `
 	LEFT JOIN users du ON du.id = r.decided_by`
 
 // Request returns request id. It returns ErrNotFound when there is none.
-func (d *DB) Request(ctx context.Context, id int64) (Request, error) {
+func (d *DB) Request(ctx context.Context, id int64) (request.Request, error) {
 	return d.requestWhere(ctx, `WHERE r.id = $1`, id)
 }
 
 // RequestForUpdate returns request id locked until the transaction ends, so a
 // transition reads the state it changes. It returns ErrNotFound when there is none.
-func (d *DB) RequestForUpdate(ctx context.Context, id int64) (Request, error) {
+func (d *DB) RequestForUpdate(ctx context.Context, id int64) (request.Request, error) {
 	return d.requestWhere(ctx, `WHERE r.id = $1 FOR UPDATE OF r`, id)
 }
 
 // RequestBySubmission returns the request created from a form's submission key.
 // It returns ErrNotFound when there is none.
-func (d *DB) RequestBySubmission(ctx context.Context, key string) (Request, error) {
+func (d *DB) RequestBySubmission(ctx context.Context, key string) (request.Request, error) {
 	return d.requestWhere(ctx, `WHERE r.submission_key = $1`, key)
 }
 
-func (d *DB) requestWhere(ctx context.Context, where string, args ...any) (Request, error) {
+func (d *DB) requestWhere(ctx context.Context, where string, args ...any) (request.Request, error) {
 	rows, err := d.db.Query(ctx, requestSelect+" "+where, args...)
 	if err != nil {
-		return Request{}, fmt.Errorf("query request: %w", err)
+		return request.Request{}, fmt.Errorf("query request: %w", err)
 	}
-	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[Request])
+	r, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[request.Request])
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Request{}, ErrNotFound
+		return request.Request{}, ErrNotFound
 	}
 	if err != nil {
-		return Request{}, fmt.Errorf("read request: %w", err)
+		return request.Request{}, fmt.Errorf("read request: %w", err)
 	}
 	return r, nil
 }
@@ -145,8 +120,11 @@ func (d *DB) InsertRequest(ctx context.Context, n NewRequest) (id int64, created
 }
 
 // RequestUpdate is a set of columns to change on a request; nil fields stay.
+// A new Status must be a transition of request.Requests from the state the
+// update expects; its effects (decided_at, finished_at, next_check_at) come
+// from that table.
 type RequestUpdate struct {
-	Status             *string
+	Status             *request.Status
 	DecidedBy          *int64
 	DecisionComment    *string
 	NextCheckAt        *time.Time
@@ -174,8 +152,9 @@ type RequestUpdate struct {
 
 // UpdateRequest changes request id, only if it is still in state from, and
 // reports whether it did. Callers hold the row lock (RequestForUpdate) or rely
-// on the state condition to make a racing second transition a no-op.
-func (d *DB) UpdateRequest(ctx context.Context, id int64, from string, u RequestUpdate) (bool, error) {
+// on the state condition to make a racing second transition a no-op. A
+// status change the machine does not list is refused before anything is sent.
+func (d *DB) UpdateRequest(ctx context.Context, id int64, from request.Status, u RequestUpdate) (bool, error) {
 	sets := []string{"updated_at = now()"}
 	args := []any{id, from}
 	add := func(col string, v any) {
@@ -183,12 +162,18 @@ func (d *DB) UpdateRequest(ctx context.Context, id int64, from string, u Request
 		sets = append(sets, fmt.Sprintf("%s = $%d", col, len(args)))
 	}
 	if u.Status != nil {
-		add("status", *u.Status)
-		if *u.Status == "approved" || *u.Status == "rejected" {
+		t, err := request.Requests.Transition(from, *u.Status)
+		if err != nil {
+			return false, fmt.Errorf("update request %d: %w", id, err)
+		}
+		add("status", t.To)
+		if t.Has(request.Decides) {
 			sets = append(sets, "decided_at = now()")
 		}
-		switch *u.Status {
-		case "ready", "failed", "rejected", "cancelled", "expired":
+		if t.Has(request.Schedules) && u.NextCheckAt == nil {
+			sets = append(sets, "next_check_at = now()")
+		}
+		if t.Has(request.Finishes) {
 			sets = append(sets, "finished_at = now()", "next_check_at = NULL")
 		}
 	}
@@ -274,7 +259,7 @@ func (d *DB) UpdateRequest(ctx context.Context, id int64, from string, u Request
 func (d *DB) DueRequests(ctx context.Context, limit int) ([]int64, error) {
 	rows, err := d.db.Query(ctx, `
 		(SELECT id, next_check_at AS due FROM restore_requests
-		 WHERE status IN ('approved', 'provisioning', 'creating') AND next_check_at <= now()
+		 WHERE status IN (`+workerStatuses+`) AND next_check_at <= now()
 		 ORDER BY next_check_at LIMIT $1)
 		UNION
 		(SELECT id, tag_check_at FROM restore_requests
@@ -305,7 +290,7 @@ func (d *DB) Now(ctx context.Context) (time.Time, error) {
 // StalePending returns the ids of pending requests whose approval window has passed.
 func (d *DB) StalePending(ctx context.Context, limit int) ([]int64, error) {
 	rows, err := d.db.Query(ctx, `
-		SELECT id FROM restore_requests WHERE status = 'pending_approval' AND expires_at <= now()
+		SELECT id FROM restore_requests WHERE status = `+pending+` AND expires_at <= now()
 		ORDER BY expires_at LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("stale requests: %w", err)
@@ -338,4 +323,21 @@ func (d *DB) OtherLeads(ctx context.Context, team, user int64) (int, error) {
 		return 0, fmt.Errorf("count team leads: %w", err)
 	}
 	return n, nil
+}
+
+// RequestCounts returns how many requests are in each status (statuses
+// without any are absent).
+func (d *DB) RequestCounts(ctx context.Context) (map[string]int64, error) {
+	rows, err := d.db.Query(ctx, `SELECT status, count(*) FROM restore_requests GROUP BY status`)
+	if err != nil {
+		return nil, fmt.Errorf("count requests: %w", err)
+	}
+	counts := map[string]int64{}
+	var status string
+	var n int64
+	_, err = pgx.ForEachRow(rows, []any{&status, &n}, func() error { counts[status] = n; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("count requests: %w", err)
+	}
+	return counts, nil
 }

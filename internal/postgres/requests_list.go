@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"restoredesk/internal/request"
 )
 
 // RequestFilter selects restore requests for the history, the approvals
@@ -17,7 +19,7 @@ type RequestFilter struct {
 	AllTeams     bool    // any team; otherwise only TeamIDs
 	TeamIDs      []int64 // the teams whose requests may appear (when !AllTeams)
 	TeamID       int64   // one team
-	Status       string
+	Status       request.Status
 	Requester    string // a username
 	RequesterID  int64
 	NotRequester int64 // leave out this user's requests
@@ -36,7 +38,7 @@ type RequestCursor struct {
 
 // RequestPage is one page of requests.
 type RequestPage struct {
-	Requests []Request
+	Requests []request.Request
 	Prev     int64 // > 0: RequestCursor{Before: Prev} is the previous page
 	Next     int64 // > 0: RequestCursor{After: Next} is the next page
 }
@@ -80,7 +82,7 @@ func (f RequestFilter) where(args *[]any) ([]string, bool) {
 		conds = append(conds, "r.created_at < "+arg(f.CreatedTo))
 	}
 	if f.Undecided {
-		conds = append(conds, "r.status = 'pending_approval' AND r.expires_at > now()")
+		conds = append(conds, "r.status = "+pending+" AND r.expires_at > now()")
 	}
 	return conds, true
 }
@@ -120,7 +122,7 @@ func (d *DB) ListRequests(ctx context.Context, f RequestFilter, cur RequestCurso
 	if err != nil {
 		return RequestPage{}, fmt.Errorf("list requests: %w", err)
 	}
-	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[Request])
+	list, err := pgx.CollectRows(rows, pgx.RowToStructByName[request.Request])
 	if err != nil {
 		return RequestPage{}, fmt.Errorf("read requests: %w", err)
 	}

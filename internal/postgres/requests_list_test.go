@@ -15,22 +15,8 @@ import (
 func TestListRequestsPaging(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	pool := postgrestest.Pool(t)
-	db := postgres.New(pool)
-	team, err := db.InsertTeam(ctx, "payments")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := db.InsertTeam(ctx, "search")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var alice, bob int64
-	for name, id := range map[string]*int64{"alice": &alice, "bob": &bob} {
-		if err := pool.QueryRow(ctx, `INSERT INTO users (username, email, display_name) VALUES ($1, $1 || '@example.com', $1) RETURNING id`, name).Scan(id); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db, teams, users := requestDB(t, []string{"payments", "search"}, []string{"alice", "bob"})
+	team, other, alice, bob := teams["payments"], teams["search"], users["alice"], users["bob"]
 	filed := 0
 	file := func(team, user int64, expires time.Time) int64 {
 		filed++
@@ -133,4 +119,27 @@ func TestListRequestsPaging(t *testing.T) {
 			t.Errorf("%s: %v (count %d), want %v", tc.name, got, n, tc.want)
 		}
 	}
+}
+
+// requestDB is a fresh database holding the named teams and users, by name.
+func requestDB(t *testing.T, teamNames, userNames []string) (db *postgres.DB, teams, users map[string]int64) {
+	t.Helper()
+	ctx := t.Context()
+	pool := postgrestest.Pool(t)
+	db, teams, users = postgres.New(pool), map[string]int64{}, map[string]int64{}
+	for _, name := range teamNames {
+		id, err := db.InsertTeam(ctx, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		teams[name] = id
+	}
+	for _, name := range userNames {
+		var id int64
+		if err := pool.QueryRow(ctx, `INSERT INTO users (username, email, display_name) VALUES ($1, $1 || '@example.com', $1) RETURNING id`, name).Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		users[name] = id
+	}
+	return db, teams, users
 }

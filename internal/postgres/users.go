@@ -197,11 +197,11 @@ func (d *DB) updateUser(ctx context.Context, set string, id int64, args ...any) 
 	return nil
 }
 
-// CountUsers returns how many users exist.
-func (d *DB) CountUsers(ctx context.Context) (int, error) {
-	var n int
-	if err := d.db.QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("count users: %w", err)
+// HoldsUsersOrTeams reports whether any user or team exists.
+func (d *DB) HoldsUsersOrTeams(ctx context.Context) (bool, error) {
+	var used bool
+	if err := d.db.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM teams)`).Scan(&used); err != nil {
+		return false, fmt.Errorf("look for users and teams: %w", err)
 	}
-	return n, nil
+	return used, nil
 }

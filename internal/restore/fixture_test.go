@@ -17,6 +17,7 @@ import (
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/postgres/postgrestest"
+	"restoredesk/internal/request"
 	"restoredesk/internal/restore"
 )
 
@@ -142,13 +143,14 @@ func (f *fixture) draft(t *testing.T, who, team, source string) restore.Draft {
 	t.Helper()
 	d := restore.Draft{Key: fmt.Sprintf("key-%s-%d", who, time.Now().UnixNano()), Team: strconv.FormatInt(f.teams[team], 10),
 		Region: "cn-north-1", Source: source, Reason: "customer dispute #4411: need last week's orders"}
-	ch, err := f.planner.Choices(t.Context(), f.user(t, who), &d)
+	ch, err := f.planner.Choices(t.Context(), f.user(t, who), d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ch.Backups) == 0 {
 		t.Fatalf("no restorable backups of %s (lookup: %s)", source, ch.LookupErr)
 	}
+	d = ch.Suggested
 	d.Backup = ch.Backups[0].BackupID
 	return d
 }
@@ -158,22 +160,23 @@ func (f *fixture) submit(t *testing.T, who, team, source string) int64 {
 	t.Helper()
 	d := f.draft(t, who, team, source)
 	u := f.user(t, who)
-	ch, err := f.planner.Choices(t.Context(), u, &d)
+	ch, err := f.planner.Choices(t.Context(), u, d)
 	if err != nil {
 		t.Fatal(err)
 	}
+	d = ch.Suggested
 	n, problems := f.planner.Validate(u, d, ch)
 	if problems != nil {
 		t.Fatalf("valid draft refused: %v", problems)
 	}
-	id, created, err := f.life.Submit(t.Context(), f.actor(who), n, d.VPC)
+	id, created, err := f.life.Submit(t.Context(), f.actor(who), n)
 	if err != nil || !created {
 		t.Fatalf("submit: id %d created %v err %v", id, created, err)
 	}
 	return id
 }
 
-func (f *fixture) request(t *testing.T, id int64) postgres.Request {
+func (f *fixture) request(t *testing.T, id int64) request.Request {
 	t.Helper()
 	r, err := postgres.New(f.pool).Request(t.Context(), id)
 	if err != nil {
@@ -195,12 +198,12 @@ func (f *fixture) runWorker(t *testing.T, cfg restore.WorkerConfig) context.Canc
 }
 
 // waitStatus waits until request id is in a terminal state (or want) and returns it.
-func (f *fixture) waitFinal(t *testing.T, id int64) postgres.Request {
+func (f *fixture) waitFinal(t *testing.T, id int64) request.Request {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		r := f.request(t, id)
-		if restore.Status(r.Status).Terminal() {
+		if r.Status.Terminal() {
 			return r
 		}
 		if time.Now().After(deadline) {

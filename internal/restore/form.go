@@ -15,6 +15,7 @@ import (
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/request"
 )
 
 // Draft is the request form as typed. Every value stays a string so a refused
@@ -69,6 +70,11 @@ type Choices struct {
 	// "" when someone could.
 	NoApprover string
 	LookupErr  string // a JD Cloud look-up failed; in plain words
+	// Suggested is the draft the choices were made for: the one given, with
+	// sensible defaults in its empty fields (the source's class, storage,
+	// zones, VPC and subnet). A form shown afresh shows it; a submitted form
+	// is validated as it was sent.
+	Suggested Draft
 }
 
 // Applies reports whether an engine-specific API field is offered for the
@@ -93,11 +99,18 @@ func NewPlanner(db *postgres.DB, cloud *jdcloud.Client, log *slog.Logger) *Plann
 	return &Planner{db: db, cloud: cloud, log: log}
 }
 
-// Choices loads the options for d and fills sensible defaults into the empty
-// fields of d (the source's class, storage, zones, VPC and subnet). Values
-// that are no longer offered (another team picked, say) are left for
-// Validate to report.
-func (p *Planner) Choices(ctx context.Context, u *policy.User, d *Draft) (Choices, error) {
+// Choices loads the options for d, for the draft d with defaults in its
+// empty fields (Choices.Suggested); d itself is not changed. Values that are
+// no longer offered (another team picked, say) are left for Validate to
+// report.
+func (p *Planner) Choices(ctx context.Context, u *policy.User, d Draft) (Choices, error) {
+	c, err := p.choices(ctx, u, &d)
+	c.Suggested = d
+	return c, err
+}
+
+// choices is Choices on a copy of the draft, which it fills in as it goes.
+func (p *Planner) choices(ctx context.Context, u *policy.User, d *Draft) (Choices, error) {
 	var c Choices
 	c.Teams = u.Teams
 	if d.Team == "" && len(u.Teams) > 0 {
@@ -152,7 +165,7 @@ func (p *Planner) Choices(ctx context.Context, u *policy.User, d *Draft) (Choice
 		return c, nil
 	}
 	if err := p.loadSource(ctx, d, &c); err != nil {
-		c.LookupErr = "JD Cloud could not be asked about this instance right now (" + describe(err) + "). Try again in a moment."
+		c.LookupErr = "JD Cloud could not be asked about this instance right now (" + jdcloud.Describe(err) + "). Try again in a moment."
 		p.log.WarnContext(ctx, "request form look-up", "err", err)
 	}
 	return c, nil
@@ -270,10 +283,23 @@ var apiToForm = map[string]string{
 	jdcloud.FieldInstanceType:     "arch",
 }
 
-// Validate checks d against c with every rule of SPEC §2 and returns the
-// request to store, the chosen VPC, and problems keyed by form field (nil
-// when there are none).
-func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (postgres.NewRequest, map[string]string) {
+// NewRequest is a request form that passed every rule, ready to be filed
+// with Lifecycle.Submit.
+type NewRequest struct {
+	SubmissionKey      string
+	TeamID             int64
+	Region             string
+	SourceInstanceID   string
+	SourceInstanceName string
+	Backup             jdcloud.Backup
+	Engine             string
+	Spec               jdcloud.RestoredInstanceSpec // the create's parameters, without the tag
+	Reason             string
+}
+
+// Validate checks d against c with every rule of the request form and returns the
+// request to file, or problems keyed by form field (nil when there are none).
+func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (NewRequest, map[string]string) {
 	problems := map[string]string{}
 	put := func(field, msg string) {
 		if _, ok := problems[field]; !ok {
@@ -384,21 +410,17 @@ func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (postgres.NewRequ
 		}
 	}
 	if len(problems) > 0 {
-		return postgres.NewRequest{}, problems
+		return NewRequest{}, problems
 	}
-	raw, _ := json.Marshal(spec)
-	n := postgres.NewRequest{
+	return NewRequest{
 		SubmissionKey: d.Key, TeamID: c.TeamID, Region: d.Region, SourceInstanceID: d.Source,
-		SourceInstanceName: c.Source.InstanceName, BackupID: c.Backup.BackupID, BackupName: c.Backup.BackupName,
-		BackupTime: c.Backup.BackupStartTime, BackupSizeBytes: c.Backup.BackupSizeByte, Engine: c.Engine,
-		Spec: raw, Reason: reason,
-	}
-	return n, nil
+		SourceInstanceName: c.Source.InstanceName, Backup: *c.Backup, Engine: c.Engine, Spec: spec, Reason: reason,
+	}, nil
 }
 
 // DraftFrom returns a draft pre-filled from an earlier request, for
 // "Request again": same source, backup and parameters, a new reason.
-func DraftFrom(r postgres.Request) Draft {
+func DraftFrom(r request.Request) Draft {
 	var spec jdcloud.RestoredInstanceSpec
 	json.Unmarshal(r.Spec, &spec)
 	d := Draft{

@@ -2,7 +2,7 @@ package restore
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -14,31 +14,38 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/problem"
+	"restoredesk/internal/request"
 )
 
-// Errors of the transitions. Handlers turn them into plain words.
+// Refusals of the transitions, each with the words the user reads.
 var (
 	// ErrForbidden: the actor may not do this to this request.
-	ErrForbidden = errors.New("not allowed")
+	ErrForbidden = problem.New(problem.Forbidden, "You may not do that to this request.")
 	// ErrApprovalExpired: the approval window passed; the request is now expired.
-	ErrApprovalExpired = errors.New("the approval window has passed; the request has expired")
+	ErrApprovalExpired = problem.New(problem.Conflict, "Too late: the approval window has passed and the request has expired.")
 	// ErrCommentRequired: a rejection needs a comment.
-	ErrCommentRequired = errors.New("a comment is required to reject a request")
+	ErrCommentRequired = problem.New(problem.Invalid, "Write a comment: the requester needs to know why.")
+	// ErrCommentTooLong: a decision comment is longer than MaxCommentLength.
+	ErrCommentTooLong = problem.Errorf(problem.Invalid, "The comment is longer than %d characters; shorten it.", MaxCommentLength)
 	// ErrNoApprover: nobody but the requester leads the team, so nobody could decide.
-	ErrNoApprover = errors.New("nobody but you leads this team, so nobody could approve the request; ask an admin to add another lead")
+	ErrNoApprover = problem.New(problem.Invalid, "Nobody but you leads this team, so nobody could approve the request; ask an admin to add another lead.")
 	// ErrKeyInUse: the form's submission key belongs to another user's
 	// request (a copied or forged form); the form must be sent afresh.
-	ErrKeyInUse = errors.New("this form was already used; check the values and submit it again")
+	ErrKeyInUse = problem.New(problem.Invalid, "This form was already used; check the values and submit it again.")
 	// ErrNotOwned: the source instance or VPC does not belong to the team.
-	ErrNotOwned = errors.New("the team does not own this source instance or may not use this VPC")
+	ErrNotOwned = problem.New(problem.Invalid, "The team no longer owns this instance or may no longer use this VPC.")
 )
 
 // StateError says a transition was refused because the request is no longer
-// in the state it needs.
+// in the state it needs. It is a problem.Conflict (errors.As finds one).
 type StateError struct{ Status Status }
 
-func (e *StateError) Error() string {
-	return "this request is " + strings.ToLower(e.Status.Label()) + " and can no longer change that way"
+func (e *StateError) Error() string { return e.Unwrap().Error() }
+
+// Unwrap returns the refusal in the user's words.
+func (e *StateError) Unwrap() error {
+	return problem.Errorf(problem.Conflict, "This request is %s and can no longer change that way.", strings.ToLower(e.Status.Label()))
 }
 
 // MaxCommentLength bounds decision comments.
@@ -49,7 +56,7 @@ const MaxCommentLength = 2000
 // moment it commits.
 type UserLoader func(ctx context.Context, db postgres.DBTX, id int64) (*policy.User, error)
 
-// Lifecycle performs the transitions of SPEC §3 that people (and the expiry
+// Lifecycle performs the transitions (docs/architecture.md) that people (and the expiry
 // job) cause. Each is one transaction that succeeds only from the state it
 // expects, with its audit event.
 type Lifecycle struct {
@@ -63,17 +70,24 @@ func NewLifecycle(pool *pgxpool.Pool, loadUser UserLoader, ttl time.Duration) *L
 	return &Lifecycle{pool: pool, loadUser: loadUser, ttl: ttl}
 }
 
-// TTL returns how long a request waits for a decision.
-func (l *Lifecycle) TTL() time.Duration { return l.ttl }
-
 // Submit stores a new pending request for actor and records request.created.
 // A repeated submission (same submission key) returns the first request's id
 // with created=false and records nothing. It re-checks, against the database
 // of the moment, that the requester belongs to the team, that the team owns
 // the source instance and may use the VPC, and that someone else could decide.
-func (l *Lifecycle) Submit(ctx context.Context, actor audit.Actor, n postgres.NewRequest, vpcID string) (id int64, created bool, err error) {
-	n.RequesterID = actor.UserID
-	n.ExpiresAt = time.Now().Add(l.ttl)
+func (l *Lifecycle) Submit(ctx context.Context, actor audit.Actor, r NewRequest) (id int64, created bool, err error) {
+	spec, err := json.Marshal(r.Spec)
+	if err != nil {
+		return 0, false, fmt.Errorf("encode spec: %w", err)
+	}
+	n := postgres.NewRequest{
+		SubmissionKey: r.SubmissionKey, TeamID: r.TeamID, RequesterID: actor.UserID, Region: r.Region,
+		SourceInstanceID: r.SourceInstanceID, SourceInstanceName: r.SourceInstanceName,
+		BackupID: r.Backup.BackupID, BackupName: r.Backup.BackupName, BackupTime: r.Backup.BackupStartTime,
+		BackupSizeBytes: r.Backup.BackupSizeByte, Engine: r.Engine, Spec: spec, Reason: r.Reason,
+		ExpiresAt: time.Now().Add(l.ttl),
+	}
+	vpcID := r.Spec.VpcID
 	err = postgres.New(l.pool).Tx(ctx, func(tx *postgres.DB) error {
 		if prev, err := tx.RequestBySubmission(ctx, n.SubmissionKey); err == nil {
 			if prev.RequesterID != actor.UserID {
@@ -133,7 +147,7 @@ func (l *Lifecycle) Reject(ctx context.Context, actor audit.Actor, id int64, com
 		return ErrCommentRequired
 	}
 	if utf8.RuneCountInString(comment) > MaxCommentLength {
-		return fmt.Errorf("the comment is longer than %d characters", MaxCommentLength)
+		return ErrCommentTooLong
 	}
 	return l.decide(ctx, actor, id, Rejected, comment)
 }
@@ -145,9 +159,9 @@ func (l *Lifecycle) decide(ctx context.Context, actor audit.Actor, id int64, to 
 		if err != nil {
 			return err
 		}
-		pr := policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: Status(r.Status) == Pending}
-		if Status(r.Status) != Pending {
-			return &StateError{Status(r.Status)}
+		pr := policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: r.Status.Pending()}
+		if !r.Status.Pending() {
+			return &StateError{r.Status}
 		}
 		if !policy.CanDecide(u, pr) {
 			return ErrForbidden
@@ -156,17 +170,17 @@ func (l *Lifecycle) decide(ctx context.Context, actor audit.Actor, id int64, to 
 			expired = true
 			return l.expire(ctx, tx, r)
 		}
-		s := string(to)
-		upd := postgres.RequestUpdate{Status: &s, DecidedBy: &actor.UserID, DecisionComment: &comment}
+		upd := postgres.RequestUpdate{Status: &to, DecidedBy: &actor.UserID, DecisionComment: &comment}
 		action := audit.RequestRejected
 		if to == Approved {
-			upd.NextCheckAt = ptr(time.Now())
-			action = audit.RequestApproved
+			action = audit.RequestApproved // the machine schedules the work
 		}
-		if ok, err := tx.UpdateRequest(ctx, id, string(Pending), upd); err != nil || !ok {
-			return errors.Join(err, &StateError{Status(r.Status)})
+		if ok, err := tx.UpdateRequest(ctx, id, Pending, upd); err != nil {
+			return err
+		} else if !ok {
+			return &StateError{r.Status}
 		}
-		details := map[string]any{"from": string(Pending), "to": s, "requester_id": r.RequesterID}
+		details := map[string]any{"from": Pending, "to": to, "requester_id": r.RequesterID}
 		if comment != "" {
 			details["comment"] = comment
 		}
@@ -176,8 +190,7 @@ func (l *Lifecycle) decide(ctx context.Context, actor audit.Actor, id int64, to 
 		}
 		if to == Approved {
 			// Delivered at commit: the workers start at once instead of at their next poll.
-			_, err := tx.Conn().Exec(ctx, `SELECT pg_notify($1, $2)`, wakeChannel, strconv.FormatInt(id, 10))
-			return err
+			return tx.Notify(ctx, wakeChannel, strconv.FormatInt(id, 10))
 		}
 		return nil
 	})
@@ -194,26 +207,27 @@ func (l *Lifecycle) Cancel(ctx context.Context, actor audit.Actor, id int64) err
 		if err != nil {
 			return err
 		}
-		if Status(r.Status) != Pending {
-			return &StateError{Status(r.Status)}
+		if !r.Status.Pending() {
+			return &StateError{r.Status}
 		}
 		if !policy.CanCancel(u, policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: true}) {
 			return ErrForbidden
 		}
-		s := string(Cancelled)
-		if ok, err := tx.UpdateRequest(ctx, id, string(Pending), postgres.RequestUpdate{Status: &s}); err != nil || !ok {
-			return errors.Join(err, &StateError{Status(r.Status)})
+		if ok, err := tx.UpdateRequest(ctx, id, Pending, postgres.RequestUpdate{Status: ptr(Cancelled)}); err != nil {
+			return err
+		} else if !ok {
+			return &StateError{r.Status}
 		}
 		_, err = audit.Record(ctx, tx.Conn(), audit.Event{Actor: actor, Action: audit.RequestCancelled,
 			TargetType: audit.TargetRequest, TargetID: strconv.FormatInt(id, 10), TeamID: r.TeamID,
-			Details: map[string]any{"from": string(Pending), "to": s}})
+			Details: map[string]any{"from": Pending, "to": Cancelled}})
 		return err
 	})
 }
 
 // lockFor locks request id and loads actor as a user. Someone who may not
 // even see the request gets ErrNotFound, so ids reveal nothing.
-func (l *Lifecycle) lockFor(ctx context.Context, tx *postgres.DB, actor audit.Actor, id int64) (postgres.Request, *policy.User, error) {
+func (l *Lifecycle) lockFor(ctx context.Context, tx *postgres.DB, actor audit.Actor, id int64) (request.Request, *policy.User, error) {
 	r, err := tx.RequestForUpdate(ctx, id)
 	if err != nil {
 		return r, nil, err
@@ -241,7 +255,7 @@ func (l *Lifecycle) ExpireDue(ctx context.Context) (int, error) {
 	for _, id := range ids {
 		err := db.Tx(ctx, func(tx *postgres.DB) error {
 			r, err := tx.RequestForUpdate(ctx, id)
-			if err != nil || Status(r.Status) != Pending || time.Now().Before(r.ExpiresAt) {
+			if err != nil || !r.Status.Pending() || time.Now().Before(r.ExpiresAt) {
 				return err
 			}
 			n++
@@ -254,14 +268,13 @@ func (l *Lifecycle) ExpireDue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-func (l *Lifecycle) expire(ctx context.Context, tx *postgres.DB, r postgres.Request) error {
-	s := string(Expired)
-	if ok, err := tx.UpdateRequest(ctx, r.ID, string(Pending), postgres.RequestUpdate{Status: &s}); err != nil || !ok {
+func (l *Lifecycle) expire(ctx context.Context, tx *postgres.DB, r request.Request) error {
+	if ok, err := tx.UpdateRequest(ctx, r.ID, Pending, postgres.RequestUpdate{Status: ptr(Expired)}); err != nil || !ok {
 		return err
 	}
 	_, err := audit.Record(ctx, tx.Conn(), audit.Event{Actor: audit.System, Action: audit.RequestExpired,
 		TargetType: audit.TargetRequest, TargetID: strconv.FormatInt(r.ID, 10), TeamID: r.TeamID,
-		Details: map[string]any{"from": string(Pending), "to": s, "expires_at": r.ExpiresAt.UTC().Format(time.RFC3339),
+		Details: map[string]any{"from": Pending, "to": Expired, "expires_at": r.ExpiresAt.UTC().Format(time.RFC3339),
 			"approval_ttl": l.ttl.String()}})
 	return err
 }

@@ -16,7 +16,7 @@ func TestDecisionsFollowThePolicy(t *testing.T) {
 	f := newFixture(t, time.Hour)
 	ctx := t.Context()
 	id := f.submit(t, "alice", "payments", "mysql-payorders1")
-	if r := f.request(t, id); r.Status != string(restore.Pending) {
+	if r := f.request(t, id); r.Status != restore.Pending {
 		t.Fatalf("new request is %s", r.Status)
 	}
 	refused := []struct {
@@ -44,7 +44,7 @@ func TestDecisionsFollowThePolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := f.request(t, id)
-	if r.Status != string(restore.Rejected) || r.DecisionComment != "Use the replica instead." || *r.DeciderName != "bob" {
+	if r.Status != restore.Rejected || r.DecisionComment != "Use the replica instead." || *r.DeciderName != "bob" {
 		t.Errorf("after reject: %+v", r)
 	}
 	// Terminal states never change.
@@ -62,7 +62,7 @@ func TestDecisionsFollowThePolicy(t *testing.T) {
 	if err := f.life.Cancel(ctx, f.actor("alice"), id2); err != nil {
 		t.Fatal(err)
 	}
-	if r := f.request(t, id2); r.Status != string(restore.Cancelled) {
+	if r := f.request(t, id2); r.Status != restore.Cancelled {
 		t.Errorf("after cancel: %s", r.Status)
 	}
 }
@@ -87,7 +87,8 @@ func TestOnlyLeadCannotRequest(t *testing.T) {
 	// carol is search's only lead: nobody could decide her request.
 	d := f.draft(t, "carol", "search", "mysql-srchindex1")
 	u := f.user(t, "carol")
-	ch, _ := f.planner.Choices(t.Context(), u, &d)
+	ch, _ := f.planner.Choices(t.Context(), u, d)
+	d = ch.Suggested
 	if !ch.OnlyLead {
 		t.Error("the form does not warn the only lead")
 	}
@@ -101,7 +102,7 @@ func TestOnlyLeadCannotRequest(t *testing.T) {
 	if problems != nil {
 		t.Fatal(problems)
 	}
-	if _, _, err := f.life.Submit(t.Context(), f.actor("carol"), n, d.VPC); !errors.Is(err, restore.ErrNoApprover) {
+	if _, _, err := f.life.Submit(t.Context(), f.actor("carol"), n); !errors.Is(err, restore.ErrNoApprover) {
 		t.Errorf("lifecycle: %v, want ErrNoApprover", err)
 	}
 }
@@ -111,7 +112,8 @@ func TestDoubleSubmitCreatesOneRequest(t *testing.T) {
 	f := newFixture(t, time.Hour)
 	d := f.draft(t, "alice", "payments", "mysql-payorders1")
 	u := f.user(t, "alice")
-	ch, _ := f.planner.Choices(t.Context(), u, &d)
+	ch, _ := f.planner.Choices(t.Context(), u, d)
+	d = ch.Suggested
 	n, problems := f.planner.Validate(u, d, ch)
 	if problems != nil {
 		t.Fatal(problems)
@@ -120,7 +122,7 @@ func TestDoubleSubmitCreatesOneRequest(t *testing.T) {
 	ids := make([]int64, 5)
 	for i := range ids {
 		wg.Go(func() {
-			id, _, err := f.life.Submit(t.Context(), f.actor("alice"), n, d.VPC)
+			id, _, err := f.life.Submit(t.Context(), f.actor("alice"), n)
 			if err != nil {
 				t.Error(err)
 			}
@@ -140,7 +142,7 @@ func TestDoubleSubmitCreatesOneRequest(t *testing.T) {
 	}
 	// Someone else sending the same form (a copied key) learns nothing of
 	// alice's request and is told to send it afresh.
-	if id, _, err := f.life.Submit(t.Context(), f.actor("grace"), n, d.VPC); !errors.Is(err, restore.ErrKeyInUse) || id != 0 {
+	if id, _, err := f.life.Submit(t.Context(), f.actor("grace"), n); !errors.Is(err, restore.ErrKeyInUse) || id != 0 {
 		t.Errorf("another user's submission with alice's key: id %d, %v", id, err)
 	}
 }
@@ -185,17 +187,17 @@ func TestExpiry(t *testing.T) {
 	if err := f.life.Approve(ctx, f.actor("bob"), late); !errors.Is(err, restore.ErrApprovalExpired) {
 		t.Errorf("late approve: %v", err)
 	}
-	if r := f.request(t, late); r.Status != string(restore.Expired) {
+	if r := f.request(t, late); r.Status != restore.Expired {
 		t.Errorf("late request is %s", r.Status)
 	}
 	n, err := f.life.ExpireDue(ctx)
 	if err != nil || n != 1 {
 		t.Errorf("ExpireDue = %d, %v; want 1", n, err)
 	}
-	if r := f.request(t, stale); r.Status != string(restore.Expired) {
+	if r := f.request(t, stale); r.Status != restore.Expired {
 		t.Errorf("stale request is %s", r.Status)
 	}
-	if r := f.request(t, fresh); r.Status != string(restore.Pending) {
+	if r := f.request(t, fresh); r.Status != restore.Pending {
 		t.Errorf("fresh request is %s", r.Status)
 	}
 	if got := f.events(t, stale); count(got, audit.RequestExpired) != 1 {

@@ -14,7 +14,7 @@ import (
 )
 
 // Ownership changes which source instances a team owns and which VPCs it may
-// restore into (SPEC §1, data ownership). Additions are checked against JD
+// restore into (docs/architecture.md, who may do what). Additions are checked against JD
 // Cloud, so only what exists there can be owned; each change is one
 // transaction with its admin.ownership_changed event.
 type Ownership struct {
@@ -173,9 +173,5 @@ func ownedName(ctx context.Context, db *postgres.DB, team int64, kind, region, i
 
 // lookupError words a failed JD Cloud look-up for the admin.
 func lookupError(err error) error {
-	return &LookupError{Message: fmt.Sprintf("JD Cloud could not be asked right now (%s). Try again in a moment.", LookupMessage(err))}
+	return &LookupError{Message: fmt.Sprintf("JD Cloud could not be asked right now (%s). Try again in a moment.", jdcloud.Describe(err))}
 }
-
-// LookupMessage words a failed JD Cloud call for people: HTTP status, JD
-// Cloud's status and message, and its request id.
-func LookupMessage(err error) string { return describe(err) }

@@ -1,78 +1,25 @@
-// Package restore is the lifecycle of a restore request (SPEC §3): the states,
-// the transitions that handlers, the expiry job and the worker drive, each one
-// database transaction with its audit event, and the worker that creates the
-// instance on JD Cloud at most once and follows it until it runs.
+// Package restore is the lifecycle of a restore request (docs/architecture.md,
+// the request's states): the transitions that handlers, the expiry job and the
+// worker drive, each one database transaction with its audit event, the form's
+// choices and rules, and the worker that creates the instance on JD Cloud at
+// most once and follows it until it runs. The states themselves and the table
+// of transitions are package request's.
 package restore
 
-// Status is a request's state.
-type Status string
+import "restoredesk/internal/request"
 
-// The states of SPEC §3.
+// Status is a request's state (request.Status).
+type Status = request.Status
+
+// The request's states, as restore's code names them.
 const (
-	Pending      Status = "pending_approval"
-	Approved     Status = "approved"
-	Provisioning Status = "provisioning"
-	Creating     Status = "creating"
-	Ready        Status = "ready"
-	Rejected     Status = "rejected"
-	Cancelled    Status = "cancelled"
-	Expired      Status = "expired"
-	Failed       Status = "failed"
+	Pending      = request.Pending
+	Approved     = request.Approved
+	Provisioning = request.Provisioning
+	Creating     = request.Creating
+	Ready        = request.Ready
+	Rejected     = request.Rejected
+	Cancelled    = request.Cancelled
+	Expired      = request.Expired
+	Failed       = request.Failed
 )
-
-// Statuses lists every state in lifecycle order.
-var Statuses = []Status{Pending, Approved, Provisioning, Creating, Ready, Rejected, Cancelled, Expired, Failed}
-
-// Label is the state in words, as users see it.
-func (s Status) Label() string {
-	switch s {
-	case Pending:
-		return "Pending approval"
-	case Approved:
-		return "Approved"
-	case Provisioning:
-		return "Provisioning"
-	case Creating:
-		return "Creating"
-	case Ready:
-		return "Ready"
-	case Rejected:
-		return "Rejected"
-	case Cancelled:
-		return "Cancelled"
-	case Expired:
-		return "Expired"
-	case Failed:
-		return "Failed"
-	}
-	return string(s)
-}
-
-// Terminal reports whether nothing may leave s.
-func (s Status) Terminal() bool {
-	switch s {
-	case Ready, Rejected, Cancelled, Expired, Failed:
-		return true
-	}
-	return false
-}
-
-// Active reports whether the worker still has something to do for s.
-func (s Status) Active() bool {
-	return s == Approved || s == Provisioning || s == Creating
-}
-
-// Badge is the colour class of s's badge.
-func (s Status) Badge() string {
-	switch s {
-	case Pending:
-		return "pending"
-	case Approved, Provisioning, Creating:
-		return "progress"
-	case Ready:
-		return "ok"
-	case Rejected, Failed, Expired:
-		return "bad"
-	}
-	return "neutral"
-}

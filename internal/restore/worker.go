@@ -18,6 +18,7 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/request"
 )
 
 // TagKey is the tag every instance Restore Desk creates carries; its value is
@@ -190,7 +191,7 @@ func (w *Worker) listen(ctx context.Context, wake chan<- struct{}) {
 				return err
 			}
 			defer conn.Release()
-			if _, err := conn.Exec(ctx, "LISTEN "+wakeChannel); err != nil {
+			if err := postgres.New(conn).Listen(ctx, wakeChannel); err != nil {
 				return err
 			}
 			for {
@@ -220,14 +221,14 @@ func (w *Worker) Step(ctx context.Context, id int64) error {
 		return fmt.Errorf("acquire connection: %w", err)
 	}
 	defer conn.Release()
-	var locked bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, lockNamespace|id).Scan(&locked); err != nil {
+	locked, err := postgres.New(conn).TryAdvisoryLock(ctx, lockNamespace|id)
+	if err != nil {
 		return fmt.Errorf("lock request: %w", err)
 	}
 	if !locked {
 		return nil // another worker has it
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockNamespace|id)
+	defer postgres.New(conn).AdvisoryUnlock(context.WithoutCancel(ctx), lockNamespace|id)
 
 	// Everything the step does, audit records of its JD Cloud calls
 	// included, goes through this one connection: a worker never needs more
@@ -241,7 +242,7 @@ func (w *Worker) Step(ctx context.Context, id int64) error {
 		return err
 	}
 	// Re-read under the lock: another worker may have moved it on already.
-	due := Status(r.Status).Active() && r.NextCheckAt != nil && !r.NextCheckAt.After(st.now)
+	due := r.Status.Active() && r.NextCheckAt != nil && !r.NextCheckAt.After(st.now)
 	recheck := r.TagCheckAt != nil && !r.TagCheckAt.After(st.now)
 	if !due && !recheck {
 		return nil
@@ -251,7 +252,7 @@ func (w *Worker) Step(ctx context.Context, id int64) error {
 	if !due {
 		return st.recheckTag(ctx)
 	}
-	switch Status(r.Status) {
+	switch r.Status {
 	case Approved:
 		return st.startExecution(ctx)
 	case Provisioning:
@@ -267,14 +268,14 @@ func (w *Worker) Step(ctx context.Context, id int64) error {
 type step struct {
 	w     *Worker
 	db    *postgres.DB
-	r     postgres.Request
+	r     request.Request
 	cloud *jdcloud.Client
 	now   time.Time // the database's clock when the step began
 }
 
 // cloud returns a client whose every call is recorded as a jdcloud.call
 // event of request r, in its own transaction right after the call.
-func (w *Worker) cloud(ctx context.Context, db *postgres.DB, r postgres.Request) *jdcloud.Client {
+func (w *Worker) cloud(ctx context.Context, db *postgres.DB, r request.Request) *jdcloud.Client {
 	return w.cfg.Cloud(func(info jdcloud.CallInfo) {
 		// Routine status polls are not events (SPEC §4): the status change
 		// they lead to is. A poll that fails is recorded.
@@ -296,7 +297,7 @@ func (w *Worker) cloud(ctx context.Context, db *postgres.DB, r postgres.Request)
 }
 
 // tag is request r's tag value.
-func (w *Worker) tag(r postgres.Request) string {
+func (w *Worker) tag(r request.Request) string {
 	return w.cfg.DeploymentID + "/" + strconv.FormatInt(r.ID, 10)
 }
 
@@ -354,7 +355,7 @@ func (st *step) searchAfterSend(ctx context.Context) error {
 		// when the client gave up; count the window from then, or from now if
 		// that is later, since nobody knows when the connection really closed.
 		ended := latest(r.CreateSentAt.Add(w.cfg.ClientTimeout), st.now)
-		_, err := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
+		_, err := st.db.UpdateRequest(ctx, r.ID, Provisioning, postgres.RequestUpdate{
 			CreateEndedAt: &ended, NextCheckAt: ptr(st.now.Add(w.cfg.PollBase)),
 		})
 		return err
@@ -402,7 +403,7 @@ func (st *step) create(ctx context.Context) error {
 			r.CreateAttempts), nil)
 	}
 	attempt := r.CreateAttempts + 1
-	ok, err := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
+	ok, err := st.db.UpdateRequest(ctx, r.ID, Provisioning, postgres.RequestUpdate{
 		CreateSentAt: ptr(st.now), ClearCreateEnded: true, CreateAttempts: &attempt, PollCount: ptr(0),
 		NextCheckAt: ptr(st.now.Add(w.cfg.PollBase)), RecheckTag: ptr(r.RecheckTag),
 	})
@@ -439,7 +440,7 @@ func (st *step) create(ctx context.Context) error {
 		}
 		// Back off about as long as JD Cloud has been refusing, within bounds.
 		wait := min(w.cfg.RetryMax, max(w.cfg.RetryBase, ended.Sub(since)))
-		_, uerr := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
+		_, uerr := st.db.UpdateRequest(ctx, r.ID, Provisioning, postgres.RequestUpdate{
 			ClearCreateSent: true, ClearCreateEnded: true, CreateAttempts: ptr(attempt - 1), RetrySince: &since,
 			NextCheckAt: ptr(ended.Add(jitter(wait))), FailureReason: ptr("Last attempt: " + describe(err)),
 		})
@@ -447,7 +448,7 @@ func (st *step) create(ctx context.Context) error {
 	case jdcloud.Refused:
 		return st.fail(ctx, Provisioning, "JD Cloud refused the create: "+describe(err), err)
 	default: // Ambiguous: create_sent_at stays; the next steps search for the tag.
-		_, uerr := st.db.UpdateRequest(ctx, r.ID, string(Provisioning), postgres.RequestUpdate{
+		_, uerr := st.db.UpdateRequest(ctx, r.ID, Provisioning, postgres.RequestUpdate{
 			CreateEndedAt: &ended, NextCheckAt: ptr(ended.Add(w.cfg.PollBase)), ClearRetrySince: true,
 			FailureReason: ptr("Last attempt: " + describe(err) + " — checking whether the instance was created."),
 		})
@@ -552,7 +553,7 @@ func (st *step) recheckTag(ctx context.Context) error {
 
 // createRequest builds the createInstanceFromBackup body from the stored
 // parameters, with the request's tag and default name.
-func (w *Worker) createRequest(r postgres.Request) (jdcloud.CreateInstanceFromBackupRequest, error) {
+func (w *Worker) createRequest(r request.Request) (jdcloud.CreateInstanceFromBackupRequest, error) {
 	var spec jdcloud.RestoredInstanceSpec
 	if err := json.Unmarshal(r.Spec, &spec); err != nil {
 		return jdcloud.CreateInstanceFromBackupRequest{}, err
@@ -626,7 +627,7 @@ func (st *step) track(ctx context.Context) error {
 	if inst.InstanceStatus != r.InstanceStatus {
 		w.cfg.Log.InfoContext(ctx, "instance status", "request", r.ID, "instance", r.InstanceID, "status", inst.InstanceStatus)
 	}
-	_, err = st.db.UpdateRequest(ctx, r.ID, string(Creating), postgres.RequestUpdate{
+	_, err = st.db.UpdateRequest(ctx, r.ID, Creating, postgres.RequestUpdate{
 		InstanceStatus: &inst.InstanceStatus, NextCheckAt: next, PollCount: ptr(r.PollCount + 1),
 	})
 	return err
@@ -634,7 +635,7 @@ func (st *step) track(ctx context.Context) error {
 
 // later schedules the next look at r without changing its state.
 func (st *step) later(ctx context.Context, from Status, after time.Duration, polls int) error {
-	_, err := st.db.UpdateRequest(ctx, st.r.ID, string(from), postgres.RequestUpdate{
+	_, err := st.db.UpdateRequest(ctx, st.r.ID, from, postgres.RequestUpdate{
 		NextCheckAt: ptr(st.now.Add(after)), PollCount: &polls,
 	})
 	return err
@@ -674,11 +675,10 @@ func (st *step) fail(ctx context.Context, from Status, reason string, cause erro
 func (st *step) transition(ctx context.Context, from, to Status, u postgres.RequestUpdate,
 	action string, details map[string]any) error {
 	r := st.r
-	s := string(to)
-	u.Status = &s
+	u.Status = &to
 	details["from"], details["to"] = string(from), string(to)
 	return st.db.Tx(ctx, func(tx *postgres.DB) error {
-		ok, err := tx.UpdateRequest(ctx, r.ID, string(from), u)
+		ok, err := tx.UpdateRequest(ctx, r.ID, from, u)
 		if err != nil || !ok {
 			return err
 		}

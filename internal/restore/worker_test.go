@@ -32,7 +32,7 @@ func TestWorkerRestoresToReady(t *testing.T) {
 	id := f.approved(t)
 	f.runWorker(t, fastWorker())
 	r := f.waitFinal(t, id)
-	if r.Status != string(restore.Ready) || r.InstanceID == "" || r.InternalDomainName == "" || r.InstancePort != "3306" {
+	if r.Status != restore.Ready || r.InstanceID == "" || r.InternalDomainName == "" || r.InstancePort != "3306" {
 		t.Fatalf("request ended %s (%s), instance %q at %s:%s", r.Status, r.FailureReason, r.InstanceID, r.InternalDomainName, r.InstancePort)
 	}
 	inst := f.tagged(t, id)
@@ -101,7 +101,7 @@ func TestWorkerFaults(t *testing.T) {
 			}
 			f.runWorker(t, cfg)
 			r := f.waitFinal(t, id)
-			if r.Status != string(tt.wantStatus) || !strings.Contains(r.FailureReason, tt.wantReason) {
+			if r.Status != tt.wantStatus || !strings.Contains(r.FailureReason, tt.wantReason) {
 				t.Errorf("ended %s with %q; want %s with %q", r.Status, r.FailureReason, tt.wantStatus, tt.wantReason)
 			}
 			if got := f.sim.Stats().Creates; got != tt.wantCreates {
@@ -133,7 +133,7 @@ func TestWorkerRefusalFailsWithJDCloudsMessage(t *testing.T) {
 	}
 	f.runWorker(t, fastWorker())
 	r := f.waitFinal(t, id)
-	if r.Status != string(restore.Failed) || !strings.Contains(r.FailureReason, "HTTP 400") ||
+	if r.Status != restore.Failed || !strings.Contains(r.FailureReason, "HTTP 400") ||
 		!strings.Contains(r.FailureReason, "INVALID_ARGUMENT") || !strings.Contains(r.FailureReason, "request id") {
 		t.Errorf("ended %s: %q", r.Status, r.FailureReason)
 	}
@@ -152,7 +152,7 @@ func TestReplicasCreateOnce(t *testing.T) {
 		f.runWorker(t, fastWorker())
 	}
 	for _, id := range ids {
-		if r := f.waitFinal(t, id); r.Status != string(restore.Ready) {
+		if r := f.waitFinal(t, id); r.Status != restore.Ready {
 			t.Errorf("request %d ended %s: %s", id, r.Status, r.FailureReason)
 		}
 		if n := len(f.tagged(t, id)); n != 1 {
@@ -175,7 +175,7 @@ func TestWorkerGivesUpCheckingTheBackup(t *testing.T) {
 	f.sim.SetFault(jdcloud.OpDescribeBackups, jdcloudsim.Fault{FailRate: 1, FailStatus: 503})
 	f.runWorker(t, fastWorker())
 	r := f.waitFinal(t, id)
-	if r.Status != string(restore.Failed) || !strings.Contains(r.FailureReason, "could not be checked") || f.sim.Stats().Creates != 0 {
+	if r.Status != restore.Failed || !strings.Contains(r.FailureReason, "could not be checked") || f.sim.Stats().Creates != 0 {
 		t.Errorf("ended %s: %q, %d creates", r.Status, r.FailureReason, f.sim.Stats().Creates)
 	}
 }

@@ -1,14 +1,15 @@
 package views
 
-import "time"
+import (
+	"time"
+
+	"restoredesk/internal/request"
+)
 
 // RequestDetail is a request's page.
 type RequestDetail struct {
 	ID             int64
-	Status         string // machine value, e.g. "creating"
-	StatusLabel    string // in words, e.g. "Creating"
-	Badge          string
-	Active         bool // the page polls for live status
+	Status         request.Status
 	Team           string
 	Requester      string
 	Region         string

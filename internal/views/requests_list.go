@@ -4,24 +4,24 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"restoredesk/internal/request"
 )
 
 // RequestRow is one restore request in a list: the history, the approvals
 // queue, the dashboard.
 type RequestRow struct {
-	ID          int64
-	Team        string
-	Requester   string
-	Status      string // machine value, e.g. "pending_approval"
-	StatusLabel string // in words
-	Badge       string
-	Region      string
-	Source      string
-	BackupTime  string
-	Reason      string // an excerpt
-	Created     time.Time
-	Age         string // since it was created, e.g. "3 h 20 min"
-	TimeLeft    string // before the approval window closes (pending requests)
+	ID         int64
+	Team       string
+	Requester  string
+	Status     request.Status
+	Region     string
+	Source     string
+	BackupTime string
+	Reason     string // an excerpt
+	Created    time.Time
+	Age        string // since it was created, e.g. "3 h 20 min"
+	TimeLeft   string // before the approval window closes (pending requests)
 }
 
 // Href is the request's page.

@@ -21,7 +21,7 @@ const sdkVersion = "1.2.202"
 
 // ensureSDK makes sure the pinned SDK is installed under testdata/node_modules, running npm ci
 // (from package-lock.json) when it is not. A missing node or npm fails the test: the interop
-// check is part of the contract (SPEC §7), not optional.
+// check is part of the contract (docs/jdcloud.md, The simulator), not optional.
 func ensureSDK(t *testing.T) string {
 	t.Helper()
 	node, err := exec.LookPath("node")

@@ -1,9 +1,10 @@
-// Package e2e runs Restore Desk end to end in tests: the web server wired by
-// server.New (what `web serve` runs) on a fresh database over real HTTP, with
-// helpers to create users and sign them in. Its own tests drive a headless
-// Chromium; other packages' tests may use the helpers (their TestMain must
-// call postgrestest.Main).
-package e2e
+// Package testkit runs Restore Desk in tests, wired by app.New exactly as
+// `web serve` wires it, on a fresh database over real HTTP, with a JD Cloud
+// simulator, and gives tests what they need around it: users, teams,
+// browser-like clients, restore requests, workers, a log buffer. The handler
+// tests and the end-to-end tests share it; a test package using Start must
+// call postgrestest.Main from its TestMain.
+package testkit
 
 import (
 	"bytes"
@@ -19,17 +20,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gorilla/sessions"
+	"github.com/PuerkitoBio/goquery"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 
+	"restoredesk/internal/app"
 	"restoredesk/internal/audit"
 	"restoredesk/internal/handlers"
 	"restoredesk/internal/identity"
 	"restoredesk/internal/logging"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/postgres/postgrestest"
-	"restoredesk/internal/server"
 )
 
 // Password is the password CreateUser gives every user.
@@ -52,7 +53,7 @@ func IdentityConfig() identity.Config {
 // Options configure Start.
 type Options struct {
 	Pool           *pgxpool.Pool // nil: a fresh migrated database
-	Demo           bool          // demo mode: seeds the demo users and teams
+	Demo           bool          // demo mode, seeded as `web serve` seeds it
 	Identity       identity.Config
 	TrustedProxies []netip.Prefix
 	// SSO, when set, turns single sign-on on; it is given the server's URL
@@ -68,6 +69,8 @@ type Server struct {
 	Identity *identity.Service
 	Logs     *Buffer
 	Restore  *Restore // the restore workflow: simulator, lifecycle
+
+	config app.Config // what Start gave app.New; RunWorker builds replicas from it
 }
 
 // Start runs the web server as `web serve` wires it, until the test ends.
@@ -81,31 +84,53 @@ func Start(t testing.TB, o Options) *Server {
 		o.Identity = IdentityConfig()
 	}
 	logs := &Buffer{}
-	log := logging.New(logs, slog.LevelDebug)
-	store := sessions.NewCookieStore([]byte("e2e-signing-key-0123456789abcdef"), []byte("e2e-encrypt-key-0123456789abcdef"))
-	store.Options = &sessions.Options{Path: "/", MaxAge: 7 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode}
-	svc := identity.New(o.Pool, o.Identity)
 	hs := httptest.NewUnstartedServer(nil)
 	base := "http://" + hs.Listener.Addr().String()
-	cfg := server.Config{
-		Deps: handlers.Deps{
-			Pool: o.Pool, Log: log, Sessions: store, Metrics: handlers.NewMetrics(),
-			TrustedProxies: o.TrustedProxies, Demo: o.Demo, Identity: svc,
-		},
-		Identity: o.Identity,
+	sim := startSimulator(t)
+	cfg := app.Config{
+		Pool: o.Pool, Log: logging.New(logs, slog.LevelDebug), Demo: o.Demo,
+		SessionKeyPairs: [][]byte{[]byte("e2e-signing-key-0123456789abcdef"), []byte("e2e-encrypt-key-0123456789abcdef")},
+		TrustedProxies:  o.TrustedProxies, Identity: o.Identity, Cloud: sim.cloud,
 	}
 	if o.SSO != nil {
 		cfg.SSO = o.SSO(base)
 	}
-	rw := wireRestore(t, o, &cfg.Deps)
-	e, err := server.New(t.Context(), cfg)
+	a, err := app.New(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
-	hs.Config.Handler = e
+	if o.Demo {
+		if err := a.SeedDemo(t.Context()); err != nil {
+			t.Fatalf("demo seed: %v", err)
+		}
+	}
+	hs.Config.Handler = a.Web
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Echo: e, Pool: o.Pool, Identity: svc, Logs: logs, Restore: rw}
+	return &Server{URL: hs.URL, Echo: a.Web, Pool: o.Pool, Identity: a.Identity, Logs: logs, config: cfg,
+		Restore: &Restore{Sim: sim.sim, Cloud: a.Cloud, Lifecycle: a.Lifecycle, DeploymentID: a.DeploymentID}}
+}
+
+// Get fetches path as an anonymous visitor, without following redirects.
+func (s *Server) Get(t testing.TB, path string) (*http.Response, string) {
+	t.Helper()
+	return s.NewClient(t).Get(t, path)
+}
+
+// Do sends req as an anonymous visitor, without following redirects.
+func (s *Server) Do(t testing.TB, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	return s.NewClient(t).Do(t, req)
+}
+
+// Doc parses an HTML page for goquery.
+func Doc(t testing.TB, body string) *goquery.Document {
+	t.Helper()
+	d, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse HTML: %v", err)
+	}
+	return d
 }
 
 // User describes a user for CreateUser.
@@ -248,7 +273,8 @@ func (c *Client) SetCookies(cookies []*http.Cookie) {
 	c.http.Jar = jar
 }
 
-// Buffer is a concurrency-safe log sink.
+// Buffer is a bytes.Buffer safe for concurrent writes: a log sink, a
+// process's output.
 type Buffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer

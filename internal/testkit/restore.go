@@ -1,4 +1,4 @@
-package e2e
+package testkit
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"restoredesk/internal/handlers"
+	"restoredesk/internal/app"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/jdcloud/jdcloudsim"
 	"restoredesk/internal/postgres"
@@ -39,45 +39,44 @@ func FastWorker() restore.WorkerConfig {
 // BuildTime is how long the test simulator's instances stay BUILDING.
 const BuildTime = 500 * time.Millisecond
 
-// wireRestore starts the simulator and fills the workflow's dependencies.
-func wireRestore(t testing.TB, o Options, d *handlers.Deps) *Restore {
+// simulator is a test's JD Cloud: a simulator over real HTTP and how to reach it.
+type simulator struct {
+	sim   *jdcloudsim.Sim
+	cloud app.Cloud
+}
+
+// startSimulator starts a simulator until the test ends.
+func startSimulator(t testing.TB) simulator {
 	t.Helper()
-	ctx := t.Context()
-	sim, err := jdcloudsim.New(ctx, jdcloudsim.Options{BuildTime: BuildTime, Seed: 7})
+	sim, err := jdcloudsim.New(t.Context(), jdcloudsim.Options{BuildTime: BuildTime, Seed: 7})
 	if err != nil {
 		t.Fatalf("simulator: %v", err)
 	}
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	endpoint, _ := jdcloud.ParseEndpoint(srv.URL)
-	cloud := func(observe func(jdcloud.CallInfo)) *jdcloud.Client {
-		opts := []jdcloud.Option{jdcloud.WithEndpoint(endpoint), jdcloud.WithTimeout(5 * time.Second),
-			jdcloud.WithRetry(jdcloud.RetryPolicy{Attempts: 2, BaseDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond})}
-		if observe != nil {
-			opts = append(opts, jdcloud.WithObserver(observe))
-		}
-		return jdcloud.New(jdcloudsim.DemoAccessKey, jdcloudsim.DemoSecretKey, opts...)
-	}
-	dep, err := postgres.New(o.Pool).Deployment(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	life := restore.NewLifecycle(o.Pool, postgres.LoadUser, 72*time.Hour)
-	d.Planner = restore.NewPlanner(postgres.New(o.Pool), cloud(nil), d.Log)
-	d.Lifecycle = life
-	d.Cloud = cloud(nil)
-	return &Restore{Sim: sim, Cloud: cloud, Lifecycle: life, DeploymentID: dep.ID}
+	return simulator{sim: sim, cloud: app.Cloud{
+		AccessKey: jdcloudsim.DemoAccessKey, SecretKey: jdcloudsim.DemoSecretKey,
+		Options: []jdcloud.Option{jdcloud.WithEndpoint(endpoint), jdcloud.WithTimeout(5 * time.Second),
+			jdcloud.WithRetry(jdcloud.RetryPolicy{Attempts: 2, BaseDelay: 10 * time.Millisecond, MaxDelay: 20 * time.Millisecond})},
+	}}
 }
 
 // RunWorker runs a restore worker against the server's database and
-// simulator until the test ends (several calls stand for several replicas).
+// simulator until the test ends: a replica built by app.New from the
+// server's configuration with cfg as its worker's (several calls stand for
+// several replicas).
 func (s *Server) RunWorker(t testing.TB, cfg restore.WorkerConfig) {
 	t.Helper()
-	cfg.Cloud, cfg.DeploymentID = s.Restore.Cloud, s.Restore.DeploymentID
-	w := restore.NewWorker(s.Pool, s.Restore.Lifecycle, cfg)
+	c := s.config
+	c.Worker = cfg
+	a, err := app.New(t.Context(), c)
+	if err != nil {
+		t.Fatalf("worker: %v", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
+	go func() { a.Worker.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 }
 
@@ -123,14 +122,16 @@ func (s *Server) RequestForm(t testing.TB, username, team, source string) url.Va
 	}
 	planner := restore.NewPlanner(postgres.New(s.Pool), s.Restore.Cloud(nil), nil)
 	d := restore.Draft{Key: rand.Text(), Team: strconv.FormatInt(s.Team(t, team), 10), Region: "cn-north-1", Source: source}
-	ch, err := planner.Choices(ctx, pu, &d)
+	ch, err := planner.Choices(ctx, pu, d)
 	if err != nil || len(ch.Backups) == 0 {
 		t.Fatalf("request form for %s: %v (%s)", source, err, ch.LookupErr)
 	}
+	d = ch.Suggested
 	d.Backup = ch.Backups[0].BackupID
-	if _, err := planner.Choices(ctx, pu, &d); err != nil {
+	if ch, err = planner.Choices(ctx, pu, d); err != nil {
 		t.Fatal(err)
 	}
+	d = ch.Suggested
 	return url.Values{
 		"key": {d.Key}, "team": {d.Team}, "region": {d.Region}, "source": {d.Source}, "backup": {d.Backup},
 		"class": {d.Class}, "storage": {d.Storage}, "az_primary": {d.AZPrimary}, "az_standby": {d.AZStandby},

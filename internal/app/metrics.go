@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
-	"restoredesk/internal/restore"
+	"restoredesk/internal/request"
 )
 
 // workflowMetrics are the restore workflow's Prometheus metrics: JD Cloud
@@ -57,23 +57,14 @@ func (c *requestsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc;
 func (c *requestsCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	counts := map[string]float64{}
-	rows, err := c.pool.Query(ctx, `SELECT status, count(*) FROM restore_requests GROUP BY status`)
+	counts, err := postgres.New(c.pool).RequestCounts(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(c.desc, err)
 		return
 	}
-	for rows.Next() {
-		var status string
-		var n int64
-		if err := rows.Scan(&status, &n); err == nil {
-			counts[status] = float64(n)
-		}
-	}
-	rows.Close()
 	// Every status, zeros included, so a dashboard's series never vanish.
-	for _, s := range restore.Statuses {
-		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, counts[string(s)], string(s))
+	for _, s := range request.Statuses() {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[string(s)]), string(s))
 	}
 	n, err := postgres.New(c.pool).CountDuplicateInstances(ctx)
 	if err != nil {

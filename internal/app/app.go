@@ -1,0 +1,185 @@
+// Package app is Restore Desk's one wiring: New builds the whole application
+// (identity, lifecycle, worker, JD Cloud client, sessions, handlers and
+// routes) from a Config. `web serve`, `web worker` and the test harness
+// (internal/testkit) all call New, with different values and nothing else, so
+// the tests run the wiring production runs.
+//
+// New starts nothing: Run starts the background work, SeedDemo seeds demo
+// mode, and the caller serves App.Web on the listener of its choice.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/gorilla/sessions"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+
+	"restoredesk/internal/audit"
+	"restoredesk/internal/demo"
+	"restoredesk/internal/handlers"
+	"restoredesk/internal/identity"
+	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/postgres"
+	"restoredesk/internal/restore"
+)
+
+// Config is everything New needs. The zero value of a tuning field means
+// production's default.
+type Config struct {
+	// Pool is the migrated database.
+	Pool *pgxpool.Pool
+	Log  *slog.Logger
+	// Demo marks every page "Demo" and lists the demo accounts on the
+	// sign-in page; SeedDemo seeds them.
+	Demo bool
+
+	// SessionKeyPairs are gorilla/securecookie's hash and block keys, newest
+	// pair first.
+	SessionKeyPairs [][]byte
+	// SecureCookies: the site is served over https (BASE_URL), so cookies are
+	// Secure and HSTS is sent.
+	SecureCookies  bool
+	TrustedProxies []netip.Prefix
+	// Identity tunes hashing, throttling and session lifetimes.
+	Identity identity.Config
+	// SSO turns single sign-on on when its Issuer is set.
+	SSO handlers.SSOConfig
+
+	// Cloud says how to reach JD Cloud.
+	Cloud Cloud
+	// ApprovalTTL is how long a request waits for a decision (default 72h).
+	ApprovalTTL time.Duration
+	// Worker tunes the restore worker; New fills its Cloud, DeploymentID and Log.
+	Worker restore.WorkerConfig
+	// AuditCheckpoint is how often the audit chain's head is logged (default 1h).
+	AuditCheckpoint time.Duration
+}
+
+// Cloud is the JD Cloud key pair and client options (endpoint, HTTP client,
+// timeouts, retries).
+type Cloud struct {
+	AccessKey, SecretKey string
+	Options              []jdcloud.Option
+}
+
+// App is the application New built.
+type App struct {
+	// Web answers every route of the product.
+	Web *echo.Echo
+	// Metrics is what /metrics serves: HTTP, JD Cloud calls, requests by status.
+	Metrics   *prometheus.Registry
+	Identity  *identity.Service
+	Lifecycle *restore.Lifecycle
+	Worker    *restore.Worker
+	// Cloud returns a JD Cloud client whose calls are counted in Metrics and
+	// also reported to observe (when not nil).
+	Cloud        func(observe func(jdcloud.CallInfo)) *jdcloud.Client
+	DeploymentID string
+
+	pool            *pgxpool.Pool
+	log             *slog.Logger
+	auditCheckpoint time.Duration
+}
+
+// New builds the application. It reads the deployment id from the database
+// and starts nothing.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.ApprovalTTL == 0 {
+		cfg.ApprovalTTL = 72 * time.Hour
+	}
+	if cfg.AuditCheckpoint == 0 {
+		cfg.AuditCheckpoint = time.Hour
+	}
+	dep, err := postgres.New(cfg.Pool).Deployment(ctx)
+	if err != nil {
+		return nil, err
+	}
+	httpMetrics := handlers.NewMetrics()
+	work := newWorkflowMetrics(httpMetrics.Registry, cfg.Pool)
+	cloud := func(observe func(jdcloud.CallInfo)) *jdcloud.Client {
+		all := func(info jdcloud.CallInfo) {
+			work.observe(info)
+			if observe != nil {
+				observe(info)
+			}
+		}
+		opts := append(cfg.Cloud.Options[:len(cfg.Cloud.Options):len(cfg.Cloud.Options)],
+			jdcloud.WithLogger(cfg.Log), jdcloud.WithObserver(all))
+		return jdcloud.New(cfg.Cloud.AccessKey, cfg.Cloud.SecretKey, opts...)
+	}
+
+	ids := identity.New(cfg.Pool, cfg.Identity)
+	life := restore.NewLifecycle(cfg.Pool, postgres.LoadUser, cfg.ApprovalTTL)
+	wcfg := cfg.Worker
+	wcfg.Cloud, wcfg.DeploymentID, wcfg.Log = cloud, dep.ID, cfg.Log.With("component", "worker")
+	worker := restore.NewWorker(cfg.Pool, life, wcfg)
+
+	store := sessions.NewCookieStore(cfg.SessionKeyPairs...)
+	store.Options = &sessions.Options{Path: "/", MaxAge: 7 * 24 * 3600, HttpOnly: true, Secure: cfg.SecureCookies, SameSite: http.SameSiteLaxMode}
+	deps := handlers.Deps{
+		Pool: cfg.Pool, Log: cfg.Log, Sessions: store, Metrics: httpMetrics,
+		TrustedProxies: cfg.TrustedProxies, Demo: cfg.Demo, SecureCookies: cfg.SecureCookies,
+		Planner: restore.NewPlanner(postgres.New(cfg.Pool), cloud(nil), cfg.Log), Lifecycle: life,
+		Identity: ids, Cloud: cloud(nil),
+	}
+	if cfg.Demo {
+		deps.DemoUsers = demo.Descriptions()
+	}
+	if cfg.SSO.Issuer != "" {
+		deps.SSO = handlers.NewSSO(cfg.SSO)
+	}
+	e := echo.New()
+	handlers.Routes(e, handlers.New(deps))
+
+	return &App{
+		Web: e, Metrics: httpMetrics.Registry, Identity: ids, Lifecycle: life, Worker: worker,
+		Cloud: cloud, DeploymentID: dep.ID,
+		pool: cfg.Pool, log: cfg.Log, auditCheckpoint: cfg.AuditCheckpoint,
+	}, nil
+}
+
+// SeedDemo seeds demo mode: the demo teams and users, then the simulator's
+// instances and VPCs for those teams. It refuses a database that holds data
+// and is not a demo database (demo.ErrNotDemoDatabase).
+func (a *App) SeedDemo(ctx context.Context) error {
+	if err := demo.Seed(ctx, a.pool, a.Identity); err != nil {
+		return fmt.Errorf("demo seed: %w", err)
+	}
+	return demo.SeedOwnership(ctx, a.pool, a.Cloud(nil))
+}
+
+// Run does the background work until ctx ends: the restore worker, the audit
+// checkpoints and the hourly clean-up of expired sessions. Any number of
+// processes may run it against one database.
+func (a *App) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return a.Worker.Run(gctx) })
+	g.Go(func() error { return audit.RunCheckpoints(gctx, a.pool, a.auditCheckpoint, a.log) })
+	g.Go(func() error { a.cleanUp(gctx); return nil })
+	return g.Wait()
+}
+
+// cleanUp deletes expired sessions and old sign-in failures every hour until
+// ctx ends. They are refused anyway; this only keeps the tables small.
+func (a *App) cleanUp(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.Identity.CleanUp(ctx); err != nil && ctx.Err() == nil {
+				a.log.WarnContext(ctx, "clean up sessions", "err", err)
+			}
+		}
+	}
+}
