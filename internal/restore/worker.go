@@ -277,7 +277,7 @@ type step struct {
 // event of request r, in its own transaction right after the call.
 func (w *Worker) cloud(ctx context.Context, db *postgres.DB, r request.Request) *jdcloud.Client {
 	return w.cfg.Cloud(func(info jdcloud.CallInfo) {
-		// Routine status polls are not events (SPEC §4): the status change
+		// Routine status polls are not audit events (docs/architecture.md): the status change
 		// they lead to is. A poll that fails is recorded.
 		if info.Operation == jdcloud.OpDescribeInstanceAttributes && info.Err == nil {
 			return

@@ -38,7 +38,7 @@ func (s *Sim) describeVpcs(rs *regionState, q url.Values) result {
 		if !ok {
 			continue
 		}
-		// A VPC lists its subnets (API.md §3.8).
+		// A VPC lists its subnets (docs/jdcloud.md, "VPCs and subnets").
 		v.Subnets = nil
 		for _, sn := range rs.Subnets {
 			if sn.VpcID == v.VpcID {

@@ -39,7 +39,7 @@ type answer struct {
 	status    int    // for the log line; -1 for a dropped connection
 }
 
-// successBody and errorBody are JD Cloud's envelopes (API.md §3, §5).
+// successBody and errorBody are JD Cloud's envelopes (docs/jdcloud.md, "Calls" and "Errors").
 type successBody struct {
 	RequestID string `json:"requestId"`
 	Result    any    `json:"result,omitempty"`

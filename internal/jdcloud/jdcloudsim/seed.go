@@ -12,7 +12,7 @@ import (
 	"restoredesk/internal/jdcloud"
 )
 
-// The seed: deterministic, realistic data in the four regions of API.md §4.7. Ids are fixed
+// The seed: deterministic, realistic data in the four regions docs/jdcloud.md lists. Ids are fixed
 // (so the product's demo seed can name them; see SeedOwnership); times are relative to the
 // moment of the first seed and saved with the state, so they stay put across restarts.
 //

@@ -1,5 +1,5 @@
 // Package jdcloudsim is a faithful stand-in for the JD Cloud RDS and VPC endpoints Restore
-// Desk uses (SPEC §7): the same paths, JDCLOUD2-HMAC-SHA256 verification (with the verifier
+// Desk uses (docs/jdcloud.md): the same paths, JDCLOUD2-HMAC-SHA256 verification (with the verifier
 // of package jdcloud), the parameter rules of jdcloud.ValidateCreate, JD Cloud's response and
 // error shapes, and instances that move through their statuses over time. It injects latency,
 // 5xx answers, throttling, dropped connections after the operation was performed, build
