@@ -35,13 +35,16 @@ import (
 //	                                        user ""             subject⁺ (single sign-on)
 //	auth.sign_out              the user     user <id>     —     scope ("this session")
 //	auth.sessions_revoked      user/admin   user <id>     —     username, sessions_ended, by ("self" or "admin")
-//	request.created            requester    request <id>  team  region, source_instance_id, backup_id, engine, spec (the
-//	                                                              instanceSpec as sent to JD Cloud), reason, expires_at
+//	request.created            requester    request <id>  team  region, source_instance_id, kind ("backup" or "time"),
+//	                                                              backup_id⁺ (a backup), restore_time⁺ (a point in time,
+//	                                                              RFC 3339 UTC), engine, spec (the instanceSpec as sent to
+//	                                                              JD Cloud), reason, expires_at
 //	request.cancelled          requester    request <id>  team  from, to
 //	request.approved           lead         request <id>  team  from, to, requester_id
 //	request.rejected           lead         request <id>  team  from, to, requester_id, comment
 //	request.expired            system       request <id>  team  from, to, expires_at (RFC 3339), approval_ttl (Go duration)
-//	request.execution_started  system       request <id>  team  from, to, backup_id, backup_status
+//	request.execution_started  system       request <id>  team  from, to, backup_id and backup_status (a backup), or kind,
+//	                                                              restore_time and source_status (a point in time)
 //	jdcloud.call               system       request <id>  team  operation, region, attempt, http_status (0: no answer),
 //	                                                              jdcloud_request_id, duration_ms, error_class⁺, error⁺
 //	                                                              (see RecordJDCloudCall)

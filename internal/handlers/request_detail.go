@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -140,6 +141,11 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 		CanApprove: policy.CanDecide(u, pr), CanReject: policy.CanDecide(u, pr), CanCancel: policy.CanCancel(u, pr),
 		CanRequestAgain: policy.CanRequestAgain(u, pr),
 	}
+	d.Kind = r.Kind.Label()
+	if r.Kind == request.ToPointInTime && r.RestoreTime != nil {
+		d.Backup = ""
+		d.RestorePoint = pointInTime(*r.RestoreTime)
+	}
 	if r.DeciderName != nil {
 		d.Decider = *r.DeciderName
 	}
@@ -186,6 +192,12 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 		d.Timeline = auditEvents(rows)
 	}
 	return d, nil
+}
+
+// pointInTime renders a restore point in Beijing time (JD Cloud's console's
+// zone, the form's default) and in UTC.
+func pointInTime(t time.Time) string {
+	return fmt.Sprintf("%s Beijing time (%s UTC)", restore.FormTime(t, restore.DefaultZone), t.UTC().Format("2006-01-02 15:04"))
 }
 
 // duplicateViews turns stored duplicates into the pages' rows.

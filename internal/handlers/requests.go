@@ -35,6 +35,7 @@ func draftFrom(c echo.Context) restore.Draft {
 	v := func(name string) string { return strings.TrimSpace(c.FormValue(name)) }
 	return restore.Draft{
 		Key: v("key"), Team: v("team"), Region: v("region"), Source: v("source"), Backup: v("backup"),
+		Kind: v("kind"), RestoreAt: v("restore_at"),
 		Class: v("class"), Storage: v("storage"), AZPrimary: v("az_primary"), AZStandby: v("az_standby"),
 		VPC: v("vpc"), Subnet: v("subnet"), ParamGroup: v("param_group"), StorageType: v("storage_type"),
 		Encrypted: v("encrypted") != "", Port: v("port"), Arch: v("arch"), ChargeMode: v("charge_mode"),
@@ -154,7 +155,9 @@ func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]st
 			Storage: d.Storage, AZPrimary: d.AZPrimary, AZStandby: d.AZStandby, VPC: d.VPC, Subnet: d.Subnet,
 			ParamGroup: d.ParamGroup, StorageType: d.StorageType, Port: d.Port, Arch: d.Arch, ChargeMode: d.ChargeMode,
 			Period: d.Period, PeriodUnit: d.PeriodUnit, Name: d.Name, Reason: d.Reason, Encrypted: d.Encrypted,
+			Kind: string(ch.Kind), RestoreAt: d.RestoreAt,
 		},
+		PointInTime:    ch.Kind == request.ToPointInTime,
 		Errors:         problems,
 		Engine:         ch.Engine,
 		StandbyZone:    ch.AZCount == 2 || refused("az_standby"),
@@ -188,6 +191,24 @@ func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]st
 		f.Backups = append(f.Backups, views.Option{Value: b.BackupID, Label: fmt.Sprintf("%s — %s, %s, %s (%s)",
 			views.ShortTime(b.BackupStartTime), views.Bytes(b.BackupSizeByte), b.BackupMode, b.BackupMethod, b.BackupID)})
 	}
+	f.Kinds = []views.Option{{Value: string(request.FromBackup), Label: "A backup"},
+		{Value: string(request.ToPointInTime), Label: "A point in time"}}
+	if f.PointInTime {
+		f.ZoneName = ch.Zone.String()
+		if !ch.Window.From.IsZero() {
+			f.RestoreHint = fmt.Sprintf("Your time zone, %s. From %s to %s (%s).", ch.Zone, restore.FormTime(ch.Window.From, ch.Zone),
+				restore.FormTime(ch.Window.To, ch.Zone), ch.Window.FromReason)
+			f.RestoreMin = ch.Window.From.In(ch.Zone).Format("2006-01-02T15:04")
+			f.RestoreMax = ch.Window.To.In(ch.Zone).Format("2006-01-02T15:04")
+		}
+		if at, ok := restore.ParseFormTime(d.RestoreAt, ch.Zone); ok {
+			f.RestoreEcho = fmt.Sprintf("%s in %s is %s UTC and %s Beijing time.", restore.FormTime(at, ch.Zone), ch.Zone,
+				at.UTC().Format("2006-01-02 15:04"), restore.FormTime(at, restore.DefaultZone))
+		}
+		if ch.PointInTimeRefusal != "" && problems["source"] == "" {
+			f.LookupErr = ch.PointInTimeRefusal
+		}
+	}
 	for _, k := range ch.Classes {
 		f.Classes = append(f.Classes, views.Option{Value: k.Code, Label: k.Label()})
 	}
@@ -195,6 +216,9 @@ func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]st
 		f.StorageHint = "Allowed for this class: " + ch.Class.Storage.String() + "."
 		if ch.Backup != nil {
 			f.StorageHint += fmt.Sprintf(" The backup needs at least %d GB.", ch.Backup.SizeGB())
+		}
+		if f.PointInTime && ch.Source != nil {
+			f.StorageHint += fmt.Sprintf(" At least the source's %d GB.", ch.Source.InstanceStorageGB)
 		}
 	}
 	for _, z := range ch.AZs {

@@ -14,6 +14,7 @@ import (
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/request"
+	"restoredesk/internal/restore"
 	"restoredesk/internal/views"
 )
 
@@ -71,9 +72,13 @@ func parseRequestFilter(q url.Values) (views.RequestFilterForm, postgres.Request
 	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
 	form := views.RequestFilterForm{
 		Status: get("status"), Team: get("team"), Requester: get("requester"), Region: get("region"),
-		From: get("from"), To: get("to"), Errors: map[string]string{},
+		Kind: get("kind"), From: get("from"), To: get("to"), Errors: map[string]string{},
 	}
-	f := postgres.RequestFilter{Status: request.Status(form.Status), Requester: strings.ToLower(form.Requester), Region: form.Region}
+	f := postgres.RequestFilter{Status: request.Status(form.Status), Requester: strings.ToLower(form.Requester), Region: form.Region,
+		Kind: request.Kind(form.Kind)}
+	if f.Kind != "" && f.Kind != request.FromBackup && f.Kind != request.ToPointInTime {
+		form.Errors["kind"] = "Choose backups or points in time from the list."
+	}
 	if form.Status != "" && !f.Status.Known() {
 		form.Errors["status"] = "Choose a status from the list."
 	}
@@ -112,7 +117,7 @@ func requestQuery(form views.RequestFilterForm) url.Values {
 	q := url.Values{}
 	for k, v := range map[string]string{
 		"status": form.Status, "team": form.Team, "requester": form.Requester, "region": form.Region,
-		"from": form.From, "to": form.To,
+		"kind": form.Kind, "from": form.From, "to": form.To,
 	} {
 		if v != "" {
 			q.Set(k, v)
@@ -142,6 +147,9 @@ func requestRows(list []request.Request, now time.Time) []views.RequestRow {
 			ID: r.ID, Team: r.TeamName, Requester: r.RequesterName, Status: r.Status, Region: r.Region, Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
 			BackupTime: views.ShortTime(r.BackupTime), Reason: views.Excerpt(r.Reason, 80), Created: r.CreatedAt,
 			Age: views.Duration(now.Sub(r.CreatedAt)),
+		}
+		if r.Kind == request.ToPointInTime && r.RestoreTime != nil {
+			out[i].BackupTime = "point in time " + restore.FormTime(*r.RestoreTime, restore.DefaultZone) + " Beijing"
 		}
 		if r.Status.Pending() {
 			out[i].TimeLeft = views.Duration(r.ExpiresAt.Sub(now))

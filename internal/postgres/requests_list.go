@@ -24,9 +24,10 @@ type RequestFilter struct {
 	RequesterID  int64
 	NotRequester int64 // leave out this user's requests
 	Region       string
-	CreatedFrom  time.Time // created at or after
-	CreatedTo    time.Time // created before
-	Undecided    bool      // pending and still within the approval window
+	Kind         request.Kind // a backup or a point in time; empty: both
+	CreatedFrom  time.Time    // created at or after
+	CreatedTo    time.Time    // created before
+	Undecided    bool         // pending and still within the approval window
 }
 
 // RequestCursor positions a page by request id, in the list's own order:
@@ -71,6 +72,9 @@ func (f RequestFilter) where(args *[]any) ([]string, bool) {
 	}
 	if f.NotRequester != 0 {
 		conds = append(conds, "r.requester_id <> "+arg(f.NotRequester))
+	}
+	if f.Kind != "" {
+		conds = append(conds, "r.kind = "+arg(f.Kind))
 	}
 	if f.Region != "" {
 		conds = append(conds, "r.region = "+arg(f.Region))

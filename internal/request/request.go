@@ -53,4 +53,26 @@ type Request struct {
 	RecheckTag    bool       `db:"recheck_tag"`
 	TagCheckAt    *time.Time `db:"tag_check_at"`
 	TagCheckTries int        `db:"tag_check_tries"`
+	// Kind says what is restored: a full backup (BackupID) or the source as
+	// it was at RestoreTime.
+	Kind        Kind       `db:"kind"`
+	RestoreTime *time.Time `db:"restore_time"`
+}
+
+// Kind is what a request restores.
+type Kind string
+
+const (
+	// FromBackup restores a full backup of the source instance.
+	FromBackup Kind = "backup"
+	// ToPointInTime restores the source instance as it was at a moment.
+	ToPointInTime Kind = "time"
+)
+
+// Label is the kind in words.
+func (k Kind) Label() string {
+	if k == ToPointInTime {
+		return "A point in time"
+	}
+	return "A backup"
 }

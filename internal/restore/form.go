@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+	_ "time/tzdata" // DefaultZone and viewers' zones, whatever the machine has installed
 	"unicode"
 	"unicode/utf8"
 
@@ -25,7 +27,10 @@ type Draft struct {
 	Team        string
 	Region      string
 	Source      string
+	Kind        string // "backup" (or empty) or "time": what to restore
 	Backup      string
+	RestoreAt   string // the point in time, as typed: 2006-01-02T15:04[:05] in Zone
+	Zone        string // the zone RestoreAt is in (an IANA name); empty means DefaultZone
 	Class       string
 	Storage     string
 	AZPrimary   string
@@ -50,22 +55,28 @@ const MaxReasonLength = 2000
 // Choices are what the form offers for a draft: only the team's own
 // instances and VPCs, the source's restorable backups, the engine's classes.
 type Choices struct {
-	Teams    []policy.Membership
-	TeamID   int64
-	Regions  []jdcloud.Region // regions where the team owns instances
-	Sources  []postgres.TeamInstance
-	Source   *jdcloud.Instance // live attributes of the chosen source
-	Engine   string
-	Backups  []jdcloud.Backup // restorable backups of the source, newest first
-	Backup   *jdcloud.Backup
-	Classes  []jdcloud.InstanceClass
-	Class    *jdcloud.InstanceClass
-	AZs      []string
-	AZCount  int
-	VPCs     []postgres.TeamVPC
-	Subnets  []jdcloud.Subnet
-	Subnet   *jdcloud.Subnet
-	OnlyLead bool // nobody but the requester leads the team: nobody could decide
+	Teams   []policy.Membership
+	TeamID  int64
+	Regions []jdcloud.Region // regions where the team owns instances
+	Sources []postgres.TeamInstance
+	Source  *jdcloud.Instance // live attributes of the chosen source
+	Engine  string
+	Backups []jdcloud.Backup // restorable backups of the source, newest first
+	Backup  *jdcloud.Backup
+	Classes []jdcloud.InstanceClass
+	Class   *jdcloud.InstanceClass
+	AZs     []string
+	AZCount int
+	VPCs    []postgres.TeamVPC
+	Subnets []jdcloud.Subnet
+	Subnet  *jdcloud.Subnet
+	// Kind is what the draft restores; Window and Zone serve a point in
+	// time: the span it may be chosen from, and the zone it is typed in.
+	Kind               request.Kind
+	Window             jdcloud.RestoreWindow
+	Zone               *time.Location
+	PointInTimeRefusal string // why the source cannot be restored to a point in time, "" when it can
+	OnlyLead           bool   // nobody but the requester leads the team: nobody could decide
 	// NoApprover says why nobody could decide, in the requester's terms;
 	// "" when someone could.
 	NoApprover string
@@ -109,10 +120,45 @@ func (p *Planner) Choices(ctx context.Context, u *policy.User, d Draft) (Choices
 	return c, err
 }
 
+// DefaultZone is the zone a point in time is typed in when the viewer's is
+// not known: Beijing time, as JD Cloud's console shows times.
+var DefaultZone = mustZone("Asia/Shanghai")
+
+func mustZone(name string) *time.Location {
+	z, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err) // time/tzdata is embedded (cmd/web), so only a typo gets here
+	}
+	return z
+}
+
+// formTimeLayouts are the forms a datetime-local input sends.
+var formTimeLayouts = []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04", "2006-01-02 15:04:05"}
+
+// ParseFormTime reads a date and time typed in zone.
+func ParseFormTime(v string, zone *time.Location) (time.Time, bool) {
+	for _, l := range formTimeLayouts {
+		if t, err := time.ParseInLocation(l, strings.TrimSpace(v), zone); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // choices is Choices on a copy of the draft, which it fills in as it goes.
 func (p *Planner) choices(ctx context.Context, u *policy.User, d *Draft) (Choices, error) {
 	var c Choices
 	c.Teams = u.Teams
+	c.Kind = request.FromBackup
+	if d.Kind == string(request.ToPointInTime) {
+		c.Kind = request.ToPointInTime
+	}
+	c.Zone = DefaultZone
+	if d.Zone != "" {
+		if z, err := time.LoadLocation(d.Zone); err == nil {
+			c.Zone = z
+		}
+	}
 	if d.Team == "" && len(u.Teams) > 0 {
 		d.Team = strconv.FormatInt(u.Teams[0].TeamID, 10)
 	}
@@ -179,13 +225,19 @@ func (p *Planner) loadSource(ctx context.Context, d *Draft, c *Choices) error {
 		return err
 	}
 	c.Source, c.Engine = &src, src.Engine
-	backups, err := p.cloud.AllBackups(ctx, d.Region, d.Source)
-	if err != nil {
-		return err
-	}
-	for _, b := range backups {
-		if b.Restorable() {
-			c.Backups = append(c.Backups, b)
+	if c.Kind == request.ToPointInTime {
+		if err := p.loadWindow(ctx, d, c); err != nil {
+			return err
+		}
+	} else {
+		backups, err := p.cloud.AllBackups(ctx, d.Region, d.Source)
+		if err != nil {
+			return err
+		}
+		for _, b := range backups {
+			if b.Restorable() {
+				c.Backups = append(c.Backups, b)
+			}
 		}
 	}
 	// Newest first; ISO 8601 UTC times sort as strings.
@@ -196,6 +248,14 @@ func (p *Planner) loadSource(ctx context.Context, d *Draft, c *Choices) error {
 		}
 	}
 	c.Classes = jdcloud.Classes(c.Engine)
+	if c.Kind == request.ToPointInTime {
+		// The new instance may not be smaller than the source.
+		if sc, ok := jdcloud.LookupClass(src.InstanceClass); ok {
+			c.Classes = slices.DeleteFunc(c.Classes, func(k jdcloud.InstanceClass) bool {
+				return k.CPU < sc.CPU || k.MemoryGB < sc.MemoryGB
+			})
+		}
+	}
 	if d.Class == "" && slices.ContainsFunc(c.Classes, func(k jdcloud.InstanceClass) bool { return k.Code == src.InstanceClass }) {
 		d.Class = src.InstanceClass
 	}
@@ -263,6 +323,29 @@ func (p *Planner) loadSource(ctx context.Context, d *Draft, c *Choices) error {
 	return nil
 }
 
+// loadWindow reads what bounds a point-in-time restore of the chosen source:
+// its backup policy and, for SQL Server, its latest restorable moment.
+func (p *Planner) loadWindow(ctx context.Context, d *Draft, c *Choices) error {
+	if !slices.Contains(jdcloud.PointInTimeEngines, c.Engine) {
+		c.PointInTimeRefusal = fmt.Sprintf("%s instances cannot be restored to a point in time here (only %s); restore one of its backups instead.",
+			c.Engine, strings.Join(jdcloud.PointInTimeEngines, ", "))
+		return nil
+	}
+	policy, err := p.cloud.DescribeBackupPolicy(ctx, d.Region, d.Source)
+	if err != nil {
+		return err
+	}
+	var latest time.Time
+	if c.Engine == jdcloud.EngineSQLServer {
+		if latest, err = p.cloud.DescribeLatestRestoreTime(ctx, d.Region, d.Source); err != nil {
+			return err
+		}
+	}
+	created, _ := jdcloud.ParseTime(c.Source.CreateTime)
+	c.Window = jdcloud.RestoreWindowFor(created, &policy, latest, time.Now())
+	return nil
+}
+
 // apiToForm maps the rule table's API field paths to the form's fields.
 var apiToForm = map[string]string{
 	jdcloud.FieldBackupID:         "backup",
@@ -281,6 +364,8 @@ var apiToForm = map[string]string{
 	jdcloud.FieldStorageEncrypted: "encrypted",
 	jdcloud.FieldPort:             "port",
 	jdcloud.FieldInstanceType:     "arch",
+	jdcloud.FieldRestoreTime:      "restore_at",
+	jdcloud.FieldSourceInstance:   "source",
 }
 
 // NewRequest is a request form that passed every rule, ready to be filed
@@ -291,7 +376,9 @@ type NewRequest struct {
 	Region             string
 	SourceInstanceID   string
 	SourceInstanceName string
-	Backup             jdcloud.Backup
+	Kind               request.Kind
+	Backup             jdcloud.Backup // the backup restored (FromBackup)
+	RestoreTime        time.Time      // the moment restored (ToPointInTime)
 	Engine             string
 	Spec               jdcloud.RestoredInstanceSpec // the create's parameters, without the tag
 	Reason             string
@@ -322,7 +409,19 @@ func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (NewRequest, map[
 	} else if c.LookupErr != "" {
 		put("source", c.LookupErr)
 	}
-	if d.Backup == "" {
+	var restoreAt time.Time
+	if c.Kind == request.ToPointInTime {
+		var ok bool
+		switch restoreAt, ok = ParseFormTime(d.RestoreAt, c.Zone); {
+		case strings.TrimSpace(d.RestoreAt) == "":
+			put("restore_at", "Choose the date and time to restore to.")
+		case !ok:
+			put("restore_at", "Enter the date and time as YYYY-MM-DD HH:MM, such as 2026-12-01 14:30.")
+		}
+		if c.PointInTimeRefusal != "" {
+			put("source", c.PointInTimeRefusal)
+		}
+	} else if d.Backup == "" {
 		put("backup", "Choose a backup.")
 	} else if c.Source != nil && c.Backup == nil {
 		put("backup", "Choose one of this instance's completed full backups.")
@@ -400,23 +499,46 @@ func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (NewRequest, map[
 	if d.Subnet != "" && c.Subnet == nil && c.Subnets != nil {
 		put("subnet", "Choose one of the subnets of VPC "+d.VPC+".")
 	}
-	if c.Source != nil {
-		for _, pr := range jdcloud.ValidateCreate(req, facts) {
-			field, ok := apiToForm[pr.Field]
-			if !ok {
-				field = "source"
-			}
-			put(field, upperFirst(pr.Message))
+	var broken jdcloud.Problems
+	switch {
+	case c.Source == nil:
+	case c.Kind == request.ToPointInTime:
+		facts.Backup, facts.Source, facts.RestoreAt, facts.Window = nil, c.Source, restoreAt, c.Window
+		broken = jdcloud.ValidateCreateByTime(jdcloud.CreateInstanceByTimeRequest{
+			RestoreTime: jdcloud.FormatRestoreTime(restoreAt), InstanceSpec: spec}, facts)
+	default:
+		broken = jdcloud.ValidateCreate(req, facts)
+	}
+	for _, pr := range broken {
+		field, ok := apiToForm[pr.Field]
+		if !ok {
+			field = "source"
 		}
+		msg := upperFirst(pr.Message)
+		if pr.Field == jdcloud.FieldRestoreTime && !restoreAt.IsZero() {
+			// The rule speaks JD Cloud's (Beijing) time; the form speaks the viewer's.
+			msg = fmt.Sprintf("Choose a moment from %s to %s (%s): %s is outside it.", FormTime(c.Window.From, c.Zone),
+				FormTime(c.Window.To, c.Zone), c.Window.FromReason, FormTime(restoreAt, c.Zone))
+		}
+		put(field, msg)
 	}
 	if len(problems) > 0 {
 		return NewRequest{}, problems
 	}
-	return NewRequest{
-		SubmissionKey: d.Key, TeamID: c.TeamID, Region: d.Region, SourceInstanceID: d.Source,
-		SourceInstanceName: c.Source.InstanceName, Backup: *c.Backup, Engine: c.Engine, Spec: spec, Reason: reason,
-	}, nil
+	n := NewRequest{
+		SubmissionKey: d.Key, TeamID: c.TeamID, Region: d.Region, SourceInstanceID: d.Source, Kind: c.Kind,
+		SourceInstanceName: c.Source.InstanceName, Engine: c.Engine, Spec: spec, Reason: reason,
+	}
+	if c.Kind == request.ToPointInTime {
+		n.RestoreTime = restoreAt.UTC()
+	} else {
+		n.Backup = *c.Backup
+	}
+	return n, nil
 }
+
+// FormTime renders t in zone the way the form shows times: "2026-12-01 14:30".
+func FormTime(t time.Time, zone *time.Location) string { return t.In(zone).Format("2006-01-02 15:04") }
 
 // DraftFrom returns a draft pre-filled from an earlier request, for
 // "Request again": same source, backup and parameters, a new reason.
@@ -425,6 +547,7 @@ func DraftFrom(r request.Request) Draft {
 	json.Unmarshal(r.Spec, &spec)
 	d := Draft{
 		Team: strconv.FormatInt(r.TeamID, 10), Region: r.Region, Source: r.SourceInstanceID, Backup: r.BackupID,
+		Kind:  string(r.Kind),
 		Class: spec.InstanceClass, Storage: strconv.Itoa(spec.InstanceStorageGB), VPC: spec.VpcID, Subnet: spec.SubnetID,
 		ParamGroup: spec.ParameterGroup, StorageType: spec.InstanceStorageType, Port: spec.InstancePort,
 		Arch: spec.InstanceType, ChargeMode: spec.ChargeSpec.ChargeMode, PeriodUnit: spec.ChargeSpec.ChargeUnit,
@@ -432,6 +555,9 @@ func DraftFrom(r request.Request) Draft {
 	}
 	if spec.StorageEncrypted != nil {
 		d.Encrypted = *spec.StorageEncrypted
+	}
+	if r.RestoreTime != nil {
+		d.RestoreAt = r.RestoreTime.In(DefaultZone).Format("2006-01-02T15:04")
 	}
 	if spec.ChargeSpec.ChargeDuration > 0 {
 		d.Period = strconv.Itoa(spec.ChargeSpec.ChargeDuration)

@@ -1,6 +1,7 @@
 package restore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"restoredesk/internal/audit"
+	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/problem"
@@ -33,6 +35,10 @@ var (
 	// ErrKeyInUse: the form's submission key belongs to another user's
 	// request (a copied or forged form); the form must be sent afresh.
 	ErrKeyInUse = problem.New(problem.Invalid, "This form was already used; check the values and submit it again.")
+	// ErrPointInTimeGone: a point-in-time request waited until its moment
+	// fell out of what JD Cloud can restore.
+	ErrPointInTimeGone = problem.Errorf(problem.Conflict, "The moment to restore is now more than %d days ago, further back than "+
+		"JD Cloud can restore. The requester can file it again with \"Request again\" and a later time; reject this one.", jdcloud.PointInTimeDays)
 	// ErrNotOwned: the source instance or VPC does not belong to the team.
 	ErrNotOwned = problem.New(problem.Invalid, "The team no longer owns this instance or may no longer use this VPC.")
 )
@@ -85,7 +91,10 @@ func (l *Lifecycle) Submit(ctx context.Context, actor audit.Actor, r NewRequest)
 		SourceInstanceID: r.SourceInstanceID, SourceInstanceName: r.SourceInstanceName,
 		BackupID: r.Backup.BackupID, BackupName: r.Backup.BackupName, BackupTime: r.Backup.BackupStartTime,
 		BackupSizeBytes: r.Backup.BackupSizeByte, Engine: r.Engine, Spec: spec, Reason: r.Reason,
-		ExpiresAt: time.Now().Add(l.ttl),
+		ExpiresAt: time.Now().Add(l.ttl), Kind: cmp.Or(r.Kind, request.FromBackup),
+	}
+	if n.Kind == request.ToPointInTime {
+		n.RestoreTime = &r.RestoreTime
 	}
 	vpcID := r.Spec.VpcID
 	err = postgres.New(l.pool).Tx(ctx, func(tx *postgres.DB) error {
@@ -123,13 +132,24 @@ func (l *Lifecycle) Submit(ctx context.Context, actor audit.Actor, r NewRequest)
 		}
 		_, err = audit.Record(ctx, tx.Conn(), audit.Event{Actor: actor, Action: audit.RequestCreated,
 			TargetType: audit.TargetRequest, TargetID: strconv.FormatInt(id, 10), TeamID: n.TeamID,
-			Details: map[string]any{
-				"region": n.Region, "source_instance_id": n.SourceInstanceID, "backup_id": n.BackupID,
-				"engine": n.Engine, "spec": n.Spec, "reason": n.Reason, "expires_at": n.ExpiresAt.UTC().Format(time.RFC3339),
-			}})
+			Details: createdDetails(n)})
 		return err
 	})
 	return id, created, err
+}
+
+// createdDetails are the details of request.created: what was asked for.
+func createdDetails(n postgres.NewRequest) map[string]any {
+	d := map[string]any{
+		"region": n.Region, "source_instance_id": n.SourceInstanceID, "kind": n.Kind,
+		"engine": n.Engine, "spec": n.Spec, "reason": n.Reason, "expires_at": n.ExpiresAt.UTC().Format(time.RFC3339),
+	}
+	if n.Kind == request.ToPointInTime {
+		d["restore_time"] = n.RestoreTime.UTC().Format(time.RFC3339)
+	} else {
+		d["backup_id"] = n.BackupID
+	}
+	return d
 }
 
 // Approve approves request id for actor. Only a lead of the request's team who
@@ -169,6 +189,10 @@ func (l *Lifecycle) decide(ctx context.Context, actor audit.Actor, id int64, to 
 		if !time.Now().Before(r.ExpiresAt) {
 			expired = true
 			return l.expire(ctx, tx, r)
+		}
+		if to == Approved && r.Kind == request.ToPointInTime && r.RestoreTime != nil &&
+			r.RestoreTime.Before(time.Now().AddDate(0, 0, -jdcloud.PointInTimeDays)) {
+			return ErrPointInTimeGone
 		}
 		upd := postgres.RequestUpdate{Status: &to, DecidedBy: &actor.UserID, DecisionComment: &comment}
 		action := audit.RequestRejected

@@ -305,6 +305,9 @@ func (w *Worker) tag(r request.Request) string {
 // fails the request when the backup can no longer be restored.
 func (st *step) startExecution(ctx context.Context) error {
 	w, r := st.w, st.r
+	if r.Kind == request.ToPointInTime {
+		return st.startPointInTime(ctx)
+	}
 	backups, err := st.cloud.AllBackups(ctx, r.Region, r.SourceInstanceID)
 	if err != nil {
 		if jdcloud.Classify(err) == jdcloud.Refused || r.PollCount+1 >= maxCheckAttempts {
@@ -329,6 +332,49 @@ func (st *step) startExecution(ctx context.Context) error {
 	}
 	return st.transition(ctx, Approved, Provisioning, postgres.RequestUpdate{NextCheckAt: ptr(st.now), PollCount: ptr(0)},
 		audit.RequestExecutionStart, map[string]any{"backup_id": r.BackupID, "backup_status": found.BackupStatus})
+}
+
+// startPointInTime re-checks a point-in-time request before creating: the
+// source still exists and runs, and the moment is still inside the window JD
+// Cloud can restore (by the source's backup policy, and for SQL Server its
+// latest restorable moment), on the database's clock.
+func (st *step) startPointInTime(ctx context.Context) error {
+	w, r := st.w, st.r
+	retry := func(what string, err error) error {
+		if jdcloud.Classify(err) == jdcloud.Refused || r.PollCount+1 >= maxCheckAttempts {
+			return st.fail(ctx, Approved, what+" could not be checked: "+describe(err), err)
+		}
+		return st.later(ctx, Approved, w.backoff(w.cfg.RetryBase, w.cfg.RetryMax, r.PollCount+1), r.PollCount+1)
+	}
+	src, err := st.cloud.DescribeInstanceAttributes(ctx, r.Region, r.SourceInstanceID)
+	switch {
+	case jdcloud.IsNotFound(err):
+		return st.fail(ctx, Approved, "Pre-check failed: the source instance "+r.SourceInstanceID+" no longer exists.", err)
+	case err != nil:
+		return retry("The source instance", err)
+	case src.InstanceStatus != jdcloud.StatusRunning:
+		return st.fail(ctx, Approved, fmt.Sprintf("Pre-check failed: the source instance %s is %s, not running.",
+			r.SourceInstanceID, src.InstanceStatus), nil)
+	}
+	policy, err := st.cloud.DescribeBackupPolicy(ctx, r.Region, r.SourceInstanceID)
+	if err != nil {
+		return retry("The source's backup policy", err)
+	}
+	var latest time.Time
+	if src.Engine == jdcloud.EngineSQLServer {
+		if latest, err = st.cloud.DescribeLatestRestoreTime(ctx, r.Region, r.SourceInstanceID); err != nil {
+			return retry("The latest restorable moment", err)
+		}
+	}
+	created, _ := jdcloud.ParseTime(src.CreateTime)
+	win := jdcloud.RestoreWindowFor(created, &policy, latest, st.now)
+	if !win.Contains(*r.RestoreTime) {
+		return st.fail(ctx, Approved, fmt.Sprintf("Pre-check failed: %s (Beijing time) is no longer inside the restore window, %s to %s (%s).",
+			jdcloud.FormatRestoreTime(*r.RestoreTime), jdcloud.FormatRestoreTime(win.From), jdcloud.FormatRestoreTime(win.To), win.FromReason), nil)
+	}
+	return st.transition(ctx, Approved, Provisioning, postgres.RequestUpdate{NextCheckAt: ptr(st.now), PollCount: ptr(0)},
+		audit.RequestExecutionStart, map[string]any{"kind": r.Kind, "restore_time": r.RestoreTime.UTC().Format(time.RFC3339),
+			"source_status": src.InstanceStatus})
 }
 
 // provision creates the instance at most once. Before each create it commits
@@ -395,7 +441,8 @@ func (st *step) searchAfterSend(ctx context.Context) error {
 	return st.create(ctx)
 }
 
-// create sends one createInstanceFromBackup, after committing that it is sent.
+// create sends one create (createInstanceFromBackup, or createInstanceByTime
+// for a point in time), after committing that it is sent.
 func (st *step) create(ctx context.Context) error {
 	w, r, cloud := st.w, st.r, st.cloud
 	if r.CreateAttempts >= w.cfg.MaxCreateAttempts {
@@ -411,11 +458,18 @@ func (st *step) create(ctx context.Context) error {
 		return err
 	}
 	st.r.CreateAttempts, st.r.CreateSentAt = attempt, ptr(st.now)
-	req, err := w.createRequest(r)
+	spec, err := w.createSpec(r)
 	if err != nil {
 		return st.fail(ctx, Provisioning, "The stored parameters are unusable: "+err.Error(), nil)
 	}
-	created, err := cloud.CreateInstanceFromBackup(ctx, r.Region, req)
+	var created jdcloud.CreatedInstance
+	if r.Kind == request.ToPointInTime {
+		created, err = cloud.CreateInstanceByTime(ctx, r.Region, r.SourceInstanceID, jdcloud.CreateInstanceByTimeRequest{
+			RestoreTime: jdcloud.FormatRestoreTime(*r.RestoreTime), InstanceSpec: spec})
+	} else {
+		created, err = cloud.CreateInstanceFromBackup(ctx, r.Region, jdcloud.CreateInstanceFromBackupRequest{
+			BackupID: r.BackupID, Engine: r.Engine, InstanceSpec: spec})
+	}
 	// The window counts from the end of the call, on the database's clock,
 	// read right after it. If the database cannot be read now, the next step
 	// finds the send without an end and bounds it conservatively.
@@ -551,18 +605,18 @@ func (st *step) recheckTag(ctx context.Context) error {
 	return err
 }
 
-// createRequest builds the createInstanceFromBackup body from the stored
-// parameters, with the request's tag and default name.
-func (w *Worker) createRequest(r request.Request) (jdcloud.CreateInstanceFromBackupRequest, error) {
+// createSpec builds the create's instanceSpec from the stored parameters,
+// with the request's tag and default name (one model for both creates).
+func (w *Worker) createSpec(r request.Request) (jdcloud.RestoredInstanceSpec, error) {
 	var spec jdcloud.RestoredInstanceSpec
 	if err := json.Unmarshal(r.Spec, &spec); err != nil {
-		return jdcloud.CreateInstanceFromBackupRequest{}, err
+		return spec, err
 	}
 	if spec.InstanceName == "" {
 		spec.InstanceName = "restore-" + strconv.FormatInt(r.ID, 10)
 	}
 	spec.TagSpec = []jdcloud.Tag{{Key: TagKey, Value: w.tag(r)}}
-	return jdcloud.CreateInstanceFromBackupRequest{BackupID: r.BackupID, Engine: r.Engine, InstanceSpec: spec}, nil
+	return spec, nil
 }
 
 // created records the instance (created or adopted) and moves to creating.

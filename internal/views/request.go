@@ -14,7 +14,9 @@ type RequestDetail struct {
 	Requester      string
 	Region         string
 	Source         string
+	Kind           string // what is restored, in words: "A backup", "A point in time"
 	Backup         string
+	RestorePoint   string // the moment restored, in Beijing time and UTC (point in time)
 	Engine         string
 	Params         []Param
 	Reason         string

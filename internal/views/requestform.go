@@ -33,12 +33,22 @@ type RequestForm struct {
 	NoApprover     string // why nobody could decide this team's requests, "" when someone could
 	LookupErr      string
 	FromRequest    int64 // "Request again" source, 0 for a new form
+	// A point in time instead of a backup: the choice, the zone the time is
+	// typed in, the window it may be chosen from, and the moment typed in UTC
+	// and Beijing time.
+	Kinds                  []Option
+	PointInTime            bool
+	ZoneName               string
+	RestoreHint            string
+	RestoreMin, RestoreMax string // datetime-local bounds
+	RestoreEcho            string
 }
 
 // RequestValues are the form's fields as typed.
 type RequestValues struct {
 	Key, Team, Region, Source, Backup, Class, Storage, AZPrimary, AZStandby, VPC, Subnet string
 	ParamGroup, StorageType, Port, Arch, ChargeMode, Period, PeriodUnit, Name, Reason    string
+	Kind, RestoreAt                                                                      string
 	Encrypted                                                                            bool
 }
 

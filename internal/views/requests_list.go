@@ -17,7 +17,7 @@ type RequestRow struct {
 	Status     request.Status
 	Region     string
 	Source     string
-	BackupTime string
+	BackupTime string // what is restored: the backup's time, or the point in time
 	Reason     string // an excerpt
 	Created    time.Time
 	Age        string // since it was created, e.g. "3 h 20 min"
@@ -29,8 +29,8 @@ func (r RequestRow) Href() string { return "/requests/" + strconv.FormatInt(r.ID
 
 // RequestFilterForm is the history's filter form, as typed.
 type RequestFilterForm struct {
-	Status, Team, Requester, Region, From, To string
-	Errors                                    map[string]string // field → problem
+	Status, Team, Requester, Region, Kind, From, To string
+	Errors                                          map[string]string // field → problem
 }
 
 // RequestHistoryProps is the request history page.
