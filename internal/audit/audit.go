@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"restoredesk/internal/clip"
 	"restoredesk/internal/postgres"
 )
 
@@ -184,9 +185,9 @@ func Record(ctx context.Context, db postgres.DBTX, ev Event) (Recorded, error) {
 		row := Row{
 			Seq:        next,
 			OccurredAt: now.UTC().Truncate(time.Microsecond),
-			ActorName:  ev.Actor.Name,
-			ClientAddr: ev.Actor.ClientAddr,
-			UserAgent:  ev.Actor.UserAgent,
+			ActorName:  clip.String(ev.Actor.Name, clip.Username),
+			ClientAddr: clip.String(ev.Actor.ClientAddr, clip.Addr),
+			UserAgent:  clip.String(ev.Actor.UserAgent, clip.UserAgent),
 			Action:     ev.Action,
 			TargetType: ev.TargetType,
 			TargetID:   ev.TargetID,

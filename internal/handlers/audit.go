@@ -101,7 +101,7 @@ func (h *Handler) auditExport(c echo.Context) error {
 	err := pgx.BeginFunc(ctx, h.pool, func(tx pgx.Tx) error {
 		var err error
 		rec, err = audit.Record(ctx, tx, audit.Event{
-			Actor:  audit.Actor{UserID: u.ID, Name: u.Username, ClientAddr: c.RealIP(), UserAgent: c.Request().UserAgent()},
+			Actor:  actor(c, u),
 			Action: audit.AuditExported, TargetType: audit.TargetAudit,
 			Details: map[string]any{"format": format, "filters": filters},
 		})

@@ -15,11 +15,21 @@ import (
 // errPanic stands for a recovered panic; the stack was already logged.
 var errPanic = errors.New("recovered panic")
 
+// statusClientClosed is what the log and the metrics show for a request whose
+// client went away before the answer (nginx's 499): nobody reads the answer,
+// and it is not the server's failure.
+const statusClientClosed = 499
+
 // errorHandler is the one place that decides what a failed request shows.
 // Users see a status and plain words; operators see the error in the log,
 // logged once, with the request id. Internal error text never reaches a page.
 func (h *Handler) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
+		return
+	}
+	if errors.Is(err, context.Canceled) && clientGone(c) {
+		// The client disconnected; what it was waiting for stopped with it.
+		c.Response().WriteHeader(statusClientClosed)
 		return
 	}
 	status, msg := http.StatusInternalServerError, "Something went wrong"

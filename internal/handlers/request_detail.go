@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -66,6 +67,10 @@ func (h *Handler) requestStatus(c echo.Context) error {
 	return render(c, http.StatusOK, views.RequestStatus(d))
 }
 
+// errCommentTooLong: a reject comment over restore.MaxCommentLength, answered
+// at the field like a missing one.
+var errCommentTooLong = errors.New("reject comment too long")
+
 // decide handles Approve, Reject and Cancel: one transition each, refused
 // unless the viewer may and the request is still pending.
 func (h *Handler) decide(action string) echo.HandlerFunc {
@@ -80,19 +85,30 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 		case "approve":
 			err, done = h.life.Approve(ctx, actor(c, u), r.ID), "Approved. Restore Desk is creating the instance."
 		case "reject":
-			err, done = h.life.Reject(ctx, actor(c, u), r.ID, c.FormValue("comment")), "Rejected. The requester can see your comment."
+			comment := c.FormValue("comment")
+			if utf8.RuneCountInString(strings.TrimSpace(comment)) > restore.MaxCommentLength {
+				err = errCommentTooLong
+				break
+			}
+			err, done = h.life.Reject(ctx, actor(c, u), r.ID, comment), "Rejected. The requester can see your comment."
 		case "cancel":
 			err, done = h.life.Cancel(ctx, actor(c, u), r.ID), "Request cancelled."
 		}
 		var se *restore.StateError
 		switch {
 		case err == nil:
-		case errors.Is(err, restore.ErrCommentRequired):
+		case errors.Is(err, restore.ErrCommentRequired), errors.Is(err, errCommentTooLong):
 			d, derr := h.requestDetail(c, r, u, true)
 			if derr != nil {
 				return derr
 			}
 			d.RejectError = "Write a comment: the requester needs to know why."
+			if errors.Is(err, errCommentTooLong) {
+				// What was typed comes back, so it can be shortened rather than retyped.
+				d.RejectComment = c.FormValue("comment")
+				d.RejectError = fmt.Sprintf("Keep the comment to %d characters; this one has %d.",
+					restore.MaxCommentLength, utf8.RuneCountInString(strings.TrimSpace(d.RejectComment)))
+			}
 			return render(c, http.StatusUnprocessableEntity, views.RequestPage(h.page(c, fmt.Sprintf("Request #%d", r.ID), "requests"), d))
 		case errors.Is(err, restore.ErrForbidden):
 			return echo.NewHTTPError(http.StatusForbidden, forbiddenMessage(action, r, u))

@@ -18,11 +18,12 @@ func Routes(e *echo.Echo, h *Handler, d Deps) {
 	e.IPExtractor = ipExtractor(d.TrustedProxies)
 
 	e.Use(
-		requestID(),
+		requestID(d.TrustedProxies),
 		requestLogger(h.log),
 		h.metrics.middleware(),
 		securityHeaders(d.SecureCookies),
 		recoverPanics(h.log),
+		inputGate(),
 		crossOriginProtection(),
 		timeout(30*time.Second),
 		h.authenticate(),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"restoredesk/internal/audit"
+	"restoredesk/internal/clip"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
 )
@@ -48,9 +49,7 @@ func (t Throttle) Delay(n, free int) time.Duration {
 
 // throttleKeys returns the (account, address) key and the address key.
 func throttleKeys(username, addr string) (account, address string) {
-	if len(username) > 100 {
-		username = username[:100]
-	}
+	username = clip.String(username, 100)
 	return "account:" + username + "|" + addr, "addr:" + addr
 }
 
@@ -179,9 +178,7 @@ func (s *Service) claimAttempt(ctx context.Context, accountKey, addrKey string) 
 // block further out by hammering.
 func (s *Service) failed(ctx context.Context, typed, target, reason string, client Client) error {
 	return s.db.Tx(ctx, func(tx *postgres.DB) error {
-		if len(typed) > 200 {
-			typed = typed[:200]
-		}
+		typed = clip.String(typed, clip.Username)
 		a := Actor{Actor: audit.Actor{Name: "anonymous", ClientAddr: client.Addr, UserAgent: client.UserAgent}}
 		return a.record(ctx, tx, audit.SignInFailed, audit.TargetUser, target, 0,
 			map[string]any{"username": typed, "reason": reason})
@@ -193,7 +190,7 @@ func (s *Service) startSession(ctx context.Context, tx *postgres.DB, user int64,
 	id, hash := newSessionID()
 	err := tx.InsertSession(ctx, postgres.NewSession{
 		IDHash: hash, UserID: user, ExpiresAt: time.Now().Add(s.cfg.AbsoluteTimeout),
-		ClientAddr: client.Addr, UserAgent: truncate(client.UserAgent, 500), Method: method,
+		ClientAddr: client.Addr, UserAgent: clip.String(client.UserAgent, clip.UserAgent), Method: method,
 	})
 	if err != nil {
 		return Session{}, err
@@ -294,11 +291,4 @@ func (s *Service) CleanUp(ctx context.Context) error {
 		return err
 	}
 	return s.db.DeleteOldSignInFailures(ctx, s.cfg.Throttle.Forget)
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }
