@@ -59,7 +59,13 @@ var everyAction = []audit.Event{
 		Details: map[string]any{"method": "password"}},
 	{Actor: audit.Actor{Name: "anonymous", ClientAddr: "192.0.2.66", UserAgent: "python-requests/2.31"},
 		Action: audit.SignInFailed, TargetType: audit.TargetUser, TargetID: "",
-		Details: map[string]any{"username": "mallory", "reason": "unknown user"}},
+		Details: map[string]any{"username_hash": "3f2a9c1d0b7e4a5f8c6d2e1b0a9f8e7d", "username_length": 7, "reason": "unknown_user"}},
+	{Actor: audit.Actor{Name: "anonymous", ClientAddr: "192.0.2.66", UserAgent: "python-requests/2.31"},
+		Action: audit.SignInBlocked, TargetType: audit.TargetUser, TargetID: "11",
+		Details: map[string]any{"scope": "account", "key": "user:9b1e0c2d3f4a5b6c7d8e9f0a1b2c3d4e", "failures": 11,
+			"until": "2026-03-01T02:00:02Z", "username": "alice"}},
+	{Actor: audit.System, Action: audit.SignInRefused, TargetType: audit.TargetUser, TargetID: "",
+		Details: map[string]any{"scope": "address", "key": "addr:2001:db8:1:2::/64", "refused": 982, "since": "2026-03-01T02:00:02Z"}},
 	{Actor: alice, Action: audit.SignOut, TargetType: audit.TargetUser, TargetID: "11",
 		Details: map[string]any{"scope": "this session"}},
 	{Actor: alice, Action: audit.SessionsRevoked, TargetType: audit.TargetUser, TargetID: "11",
@@ -120,7 +126,7 @@ func TestEveryAction(t *testing.T) {
 	for _, ev := range everyAction {
 		covered = append(covered, ev.Action)
 	}
-	if !slices.Equal(covered, audit.Actions) || len(audit.Actions) != 23 {
+	if !slices.Equal(covered, audit.Actions) || len(audit.Actions) != 25 {
 		t.Fatalf("the table covers %v;\nSPEC §4 has %v", covered, audit.Actions)
 	}
 	pool := postgrestest.Pool(t)

@@ -24,9 +24,21 @@ import (
 // web pages; request transitions carry from and to, the state names):
 //
 //	action                     actor        target        team  details
-//	auth.sign_in               the user     user <id>     —     method ("password" or "oidc"), password_rehashed⁺
-//	auth.sign_in_failed        "anonymous"  user <id> or  —     username (as typed, ≤200 bytes), reason; issuer⁺,
-//	                                        user ""             subject⁺ (single sign-on)
+//	auth.sign_in               the user     user <id>     —     method ("password" or "oidc"), password_rehashed⁺,
+//	                                                              device⁺ ("known": the browser's known-device cookie)
+//	auth.sign_in_failed        "anonymous"  user <id> or  —     reason; for an existing account username, for an
+//	                                        user ""             unknown one only username_hash (keyed, 32 hex) and
+//	                                                              username_length (runes typed); device⁺; issuer⁺,
+//	                                                              subject⁺ (single sign-on, where username is the
+//	                                                              provider's)
+//	auth.sign_in_blocked       "anonymous"  user <id> or  —     scope ("address", "account_address", "account" or
+//	                                        user ""             "device"), key (the throttle key: address, keyed
+//	                                                              username hash), until (RFC 3339), failures⁺, and
+//	                                                              the attempt's username or username_hash/length⁺;
+//	                                                              recorded once when a key starts refusing
+//	auth.sign_in_refused       system       user ""       —     scope, key, refused (attempts turned away in the
+//	                                                              window), since (RFC 3339): one count per key and
+//	                                                              window instead of one event per refused attempt
 //	auth.sign_out              the user     user <id>     —     scope ("this session")
 //	auth.sessions_revoked      user/admin   user <id>     —     username, sessions_ended, by ("self" or "admin")
 //	request.created            requester    request <id>  team  region, source_instance_id, backup_id, engine, spec (the
@@ -66,6 +78,8 @@ import (
 const (
 	SignIn                 = "auth.sign_in"
 	SignInFailed           = "auth.sign_in_failed"
+	SignInBlocked          = "auth.sign_in_blocked"
+	SignInRefused          = "auth.sign_in_refused"
 	SignOut                = "auth.sign_out"
 	SessionsRevoked        = "auth.sessions_revoked"
 	RequestCreated         = "request.created"
@@ -91,7 +105,7 @@ const (
 
 // Actions lists every action identifier, in the order of SPEC §4.
 var Actions = []string{
-	SignIn, SignInFailed, SignOut, SessionsRevoked, RequestCreated, RequestCancelled, RequestApproved,
+	SignIn, SignInFailed, SignInBlocked, SignInRefused, SignOut, SessionsRevoked, RequestCreated, RequestCancelled, RequestApproved,
 	RequestRejected, RequestExpired, RequestExecutionStart, JDCloudCall, RequestInstanceCreated,
 	RequestInstanceAdopted, RequestReady, RequestFailed, AdminUserCreated, AdminUserUpdated,
 	AdminUserDisabled, AdminPasswordReset, AdminTeamCreated, AdminMembershipChanged,

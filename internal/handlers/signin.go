@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
 	"restoredesk/internal/demo"
@@ -44,7 +45,9 @@ func (h *Handler) signIn(c echo.Context) error {
 	noStore(c)
 	username, password := c.FormValue("username"), c.FormValue("password")
 	next := safeNext(c.FormValue("next"))
-	sess, err := h.identity.SignIn(c.Request().Context(), username, password, clientOf(c))
+	client := clientOf(c)
+	client.Device = h.knownDevice(c)
+	sess, err := h.identity.SignIn(c.Request().Context(), username, password, client)
 	var throttled *identity.ThrottledError
 	switch {
 	case errors.Is(err, identity.ErrBadCredentials):
@@ -66,6 +69,7 @@ func (h *Handler) signIn(c echo.Context) error {
 	if err := h.startCookieSession(c, sess.ID); err != nil {
 		return err
 	}
+	h.rememberDevice(c, client.Device, sess.User.Username)
 	h.log.InfoContext(c.Request().Context(), "signed in", "user", sess.User.Username)
 	return c.Redirect(http.StatusSeeOther, next)
 }
@@ -82,4 +86,48 @@ func (h *Handler) signOut(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, "/signin")
+}
+
+// deviceCookie marks a browser that has signed in here before. It is signed
+// and encrypted like the session cookie and holds a random id and the
+// accounts that signed in from it; the throttle lets such a browser through
+// when strangers' failures have slowed its address or account down.
+const deviceCookie = "restoredesk_device"
+
+// deviceMaxAge is how long a known device stays known without signing in.
+// (gorilla/securecookie refuses cookies older than the store's 30 days too.)
+const deviceMaxAge = 30 * 24 * 3600
+
+// knownDevice returns what the request's device cookie vouches for, or nil.
+func (h *Handler) knownDevice(c echo.Context) *identity.Device {
+	s, err := h.sessions.Get(c.Request(), deviceCookie)
+	if err != nil || s.IsNew {
+		return nil
+	}
+	id, _ := s.Values["id"].(string)
+	users, _ := s.Values["users"].([]string)
+	if id == "" {
+		return nil
+	}
+	return &identity.Device{ID: id, Usernames: users}
+}
+
+// rememberDevice records in the device cookie that username signed in from
+// this browser (the most recent accounts first, a few at most).
+func (h *Handler) rememberDevice(c echo.Context, d *identity.Device, username string) {
+	if d == nil {
+		d = &identity.Device{ID: identity.NewDeviceID()}
+	}
+	users := []string{username}
+	for _, u := range d.Usernames {
+		if u != username && len(users) < identity.MaxDeviceAccounts {
+			users = append(users, u)
+		}
+	}
+	s, _ := h.sessions.New(c.Request(), deviceCookie)
+	s.Options = &sessions.Options{Path: "/", MaxAge: deviceMaxAge, HttpOnly: true, Secure: h.secure, SameSite: http.SameSiteLaxMode}
+	s.Values["id"], s.Values["users"] = d.ID, users
+	if err := s.Save(c.Request(), c.Response()); err != nil {
+		h.log.WarnContext(c.Request().Context(), "save device cookie", "err", err)
+	}
 }

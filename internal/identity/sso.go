@@ -71,6 +71,7 @@ var ErrSSODisabled = errors.New("this account is disabled")
 // recorded, by the system via "sso"), and starts a session. Teams named in
 // groups that do not exist here are ignored.
 func (s *Service) SignInSSO(ctx context.Context, id SSOIdentity, client Client) (Session, error) {
+	client = client.clipped()
 	id.Username = normalizeUsername(id.Username)
 	id.Email = strings.TrimSpace(id.Email)
 	id.Name = strings.TrimSpace(id.Name)
