@@ -45,7 +45,7 @@ func (n NewUser) Validate() FieldErrors {
 	if msg := validateName(n.Name); msg != "" {
 		f["name"] = msg
 	}
-	if msg := ValidatePassword(n.Password); msg != "" {
+	if msg := ValidatePassword(n.Password, n.Username, n.Email, n.Name); msg != "" {
 		f["password"] = msg
 	}
 	if len(f) == 0 {
@@ -222,7 +222,11 @@ func (s *Service) SetRoles(ctx context.Context, a Actor, user int64, admin, audi
 // admin.password_reset (never the password). A password that breaks the
 // rules returns FieldErrors{"password": …}.
 func (s *Service) ResetPassword(ctx context.Context, a Actor, user int64, password string) error {
-	if msg := ValidatePassword(password); msg != "" {
+	target, err := s.db.UserByID(ctx, user)
+	if err != nil {
+		return err
+	}
+	if msg := ValidatePassword(password, target.Username, target.Email, target.DisplayName); msg != "" {
 		return FieldErrors{"password": msg}
 	}
 	hash, err := s.hasher.Hash(password)
@@ -263,7 +267,7 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, a Actor, current, next 
 	if ok, _ := s.hasher.Verify(u.PasswordHash, current); !ok {
 		return FieldErrors{"current": "That is not your current password."}
 	}
-	if msg := ValidatePassword(next); msg != "" {
+	if msg := ValidatePassword(next, u.Username, u.Email, u.DisplayName); msg != "" {
 		return FieldErrors{"new": msg}
 	}
 	hash, err := s.hasher.Hash(next)
