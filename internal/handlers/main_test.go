@@ -27,8 +27,9 @@ func TestMain(m *testing.M) { os.Exit(postgrestest.Main(m)) }
 // server is the real router over real HTTP, with its log captured.
 type server struct {
 	*httptest.Server
-	echo *echo.Echo
-	logs *syncBuffer
+	echo    *echo.Echo
+	logs    *syncBuffer
+	metrics *handlers.Metrics
 }
 
 type serverOpts struct {
@@ -45,15 +46,16 @@ func newServer(t *testing.T, o serverOpts) *server {
 	logs := &syncBuffer{}
 	log := logging.New(logs, slog.LevelDebug)
 	store := sessions.NewCookieStore([]byte("0123456789abcdef0123456789abcdef"))
+	metrics := handlers.NewMetrics()
 	d := handlers.Deps{
-		Pool: o.pool, Log: log, Sessions: store, Metrics: handlers.NewMetrics(),
+		Pool: o.pool, Log: log, Sessions: store, Metrics: metrics,
 		TrustedProxies: o.trustedProxies, Demo: o.demo,
 	}
 	e := echo.New()
 	handlers.Routes(e, handlers.New(d), d)
 	s := httptest.NewServer(e)
 	t.Cleanup(s.Close)
-	return &server{Server: s, echo: e, logs: logs}
+	return &server{Server: s, echo: e, logs: logs, metrics: metrics}
 }
 
 // get fetches path without following redirects.
