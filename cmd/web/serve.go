@@ -24,6 +24,7 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/demo"
 	"restoredesk/internal/handlers"
+	"restoredesk/internal/identity"
 	"restoredesk/internal/logging"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/restore"
@@ -73,8 +74,18 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	secure := cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https"
+	if cfg.InsecureHTTP && !secure {
+		log.Warn("INSECURE_HTTP=1: BASE_URL is not https, so session cookies are sent without Secure and no HSTS header; never use this in production",
+			"base_url", cfg.BaseURL.String())
+	}
 	store := sessions.NewCookieStore(cookieKeyPairs(cfg.SessionKeys)...)
-	store.Options = &sessions.Options{Path: "/", MaxAge: 7 * 24 * 3600, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
+	// Without SESSION_PERSISTENT the cookie has no Max-Age: it ends with the
+	// browser, and the server-side session ends by SESSION_MAX_AGE anyway.
+	maxAge := 0
+	if cfg.SessionPersistent {
+		maxAge = int(cfg.SessionMaxAge.Seconds())
+	}
+	store.Options = &sessions.Options{Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode}
 
 	deps := handlers.Deps{
 		Pool: pool, Log: log, Sessions: store, Metrics: metrics,
@@ -82,7 +93,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		Planner: restore.NewPlanner(postgres.New(pool), cloud(nil), log), Lifecycle: life,
 		Cloud: cloud(nil),
 	}
-	e, err := server.New(ctx, server.Config{Deps: deps, SSO: ssoConfig(cfg)})
+	e, err := server.New(ctx, server.Config{Deps: deps, SSO: ssoConfig(cfg),
+		Identity: identity.Config{IdleTimeout: cfg.SessionIdleTimeout, AbsoluteTimeout: cfg.SessionMaxAge}})
 	if err != nil {
 		return err
 	}

@@ -207,7 +207,8 @@ func (w *world) serve(name string) (*proc, *e2e.Server) {
 	t := w.t
 	t.Helper()
 	addr := freeAddr(t)
-	env := append(w.env[:len(w.env):len(w.env)], "LISTEN_ADDR="+addr, "METRICS_ADDR="+freeAddr(t))
+	env := append(w.env[:len(w.env):len(w.env)], "LISTEN_ADDR="+addr, "METRICS_ADDR="+freeAddr(t),
+		"BASE_URL=http://"+addr, "INSECURE_HTTP=1") // no TLS on the test rig
 	p := startProc(t, name, w.bin, env, "serve")
 	srv := &e2e.Server{URL: "http://" + addr}
 	waitFor(t, 15*time.Second, name+" to answer", func() bool { return httpOK(srv.URL + "/readyz") }, p)

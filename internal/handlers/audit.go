@@ -79,6 +79,16 @@ func (h *Handler) auditExport(c echo.Context) error {
 	if !policy.CanExportAudit(u) {
 		return echo.NewHTTPError(http.StatusForbidden, "Only auditors and admins can export the audit log.")
 	}
+	// An export is recorded in the auditor's name, so another site must not
+	// be able to start one by sending the browser here. Browsers say where a
+	// navigation comes from; a request without the header (a script, curl)
+	// is the auditor's own.
+	switch c.Request().Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return echo.NewHTTPError(http.StatusForbidden,
+			"An export can only be started from Restore Desk's own audit page; open the audit page and export from there.")
+	}
 	format := c.QueryParam("format")
 	if format != audit.FormatCSV && format != audit.FormatJSONL {
 		return echo.NewHTTPError(http.StatusBadRequest, "Choose the export format: format=csv or format=jsonl.")

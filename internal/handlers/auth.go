@@ -36,7 +36,7 @@ func (h *Handler) authenticate() echo.MiddlewareFunc {
 			if id == "" {
 				return next(c)
 			}
-			u, err := h.identity.Authenticate(c.Request().Context(), id)
+			u, err := h.identity.Authenticate(c.Request().Context(), id, !backgroundPoll(c))
 			if errors.Is(err, identity.ErrNoSession) {
 				return next(c)
 			}
@@ -48,6 +48,12 @@ func (h *Handler) authenticate() echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// backgroundPoll reports whether c is a request a page makes by itself (the
+// request status it refreshes), which must not keep an idle session alive.
+func backgroundPoll(c echo.Context) bool {
+	return c.Path() == "/requests/:id/status"
 }
 
 // viewerOf is what the navigation needs to know about u.

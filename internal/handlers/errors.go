@@ -32,6 +32,14 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 		c.Response().WriteHeader(statusClientClosed)
 		return
 	}
+	if errors.Is(err, errSignInToSend) {
+		c.SetRequest(c.Request().WithContext(context.WithoutCancel(c.Request().Context())))
+		rerr := h.renderResumeSignIn(c)
+		if rerr == nil {
+			return
+		}
+		h.log.DebugContext(c.Request().Context(), "no form to resume", "err", rerr)
+	}
 	status, msg := http.StatusInternalServerError, "Something went wrong"
 	var he *echo.HTTPError
 	switch {

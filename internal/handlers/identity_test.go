@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
@@ -392,7 +393,7 @@ func TestIdleAndAbsoluteExpiry(t *testing.T) {
 	s := e2e.Start(t, e2e.Options{})
 	alice := s.CreateUser(t, e2e.User{Username: "alice"})
 	for _, tt := range []struct{ name, sql string }{
-		{"idle", `UPDATE sessions SET last_seen_at = now() - interval '8 hours 1 minute' WHERE user_id = $1`},
+		{"idle", `UPDATE sessions SET last_seen_at = now() - interval '31 minutes' WHERE user_id = $1`},
 		{"absolute", `UPDATE sessions SET created_at = now() - interval '8 days', expires_at = now() - interval '1 second' WHERE user_id = $1`},
 	} {
 		c := s.SignInAs(t, "alice")
@@ -401,5 +402,140 @@ func TestIdleAndAbsoluteExpiry(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantSignedOut(t, c)
+	}
+}
+
+// TestStatusPollsAreNotActivity: the request page's background status poll
+// does not restart the idle timer; a page the person opens does.
+func TestStatusPollsAreNotActivity(t *testing.T) {
+	t.Parallel()
+	s := e2e.Start(t, e2e.Options{})
+	alice := s.CreateUser(t, e2e.User{Username: "alice", Teams: map[string]bool{"payments": false}})
+	s.CreateUser(t, e2e.User{Username: "lead", Teams: map[string]bool{"payments": true}})
+	s.GrantSeedOwnership(t, "payments")
+	id := s.SubmitRequest(t, "alice", "payments", "mysql-payorders1")
+	c := s.SignInAs(t, "alice")
+	lastSeen := func() (age time.Duration) {
+		t.Helper()
+		err := s.Pool.QueryRow(context.Background(), `
+			SELECT extract(epoch FROM now() - max(last_seen_at)) * interval '1 second' FROM sessions WHERE user_id = $1`, alice).Scan(&age)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return age
+	}
+	age := func(sql string) {
+		if _, err := s.Pool.Exec(context.Background(), sql, alice); err != nil {
+			t.Fatal(err)
+		}
+	}
+	age(`UPDATE sessions SET last_seen_at = now() - interval '20 minutes' WHERE user_id = $1`)
+	if resp, _ := c.Get(t, fmt.Sprintf("/requests/%d/status", id)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("status poll = %d", resp.StatusCode)
+	}
+	if got := lastSeen(); got < 19*time.Minute {
+		t.Errorf("a status poll restarted the idle timer (last seen %v ago)", got)
+	}
+	if resp, _ := c.Get(t, fmt.Sprintf("/requests/%d", id)); resp.StatusCode != http.StatusOK {
+		t.Fatalf("request page = %d", resp.StatusCode)
+	}
+	if got := lastSeen(); got > time.Minute {
+		t.Errorf("opening a page did not restart the idle timer (last seen %v ago)", got)
+	}
+}
+
+// TestFormPostedIntoEndedSessionComesBack: a form sent after the session
+// ended idle is not lost: the sign-in form carries it, and after signing in
+// it comes back filled, to be sent with one click; sign-in then returns to
+// the page the form was on.
+func TestFormPostedIntoEndedSessionComesBack(t *testing.T) {
+	t.Parallel()
+	s := e2e.Start(t, e2e.Options{})
+	root := s.CreateUser(t, e2e.User{Username: "root", Admin: true})
+	c := s.SignInAs(t, "root")
+	if _, err := s.Pool.Exec(context.Background(), `UPDATE sessions SET last_seen_at = now() - interval '31 minutes' WHERE user_id = $1`, root); err != nil {
+		t.Fatal(err)
+	}
+	form := url.Values{"username": {"carol"}, "email": {"carol@example.com"}, "name": {"Carol Kim"}, "password": {"rain on a tin roof at dawn"}}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, s.URL+"/admin/users", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", s.URL)
+	req.Header.Set("Referer", s.URL+"/admin/users/new")
+	resp, body := c.Do(t, req)
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("post into an ended session = %d, want 401", resp.StatusCode)
+	}
+	d := doc(t, body)
+	if d.Find("[data-testid=resume-notice]").Length() != 1 {
+		t.Errorf("the sign-in page does not say the form is kept: %s", body)
+	}
+	signIn := url.Values{"username": {"root"}, "password": {e2e.Password}}
+	for _, name := range []string{"next", "resume_path", "resume_form"} {
+		v, _ := d.Find("form[action='/signin'] input[name=" + name + "]").Attr("value")
+		signIn.Set(name, v)
+	}
+	if signIn.Get("next") != "/admin/users/new" || signIn.Get("resume_path") != "/admin/users" {
+		t.Errorf("sign-in form carries next %q and resume_path %q", signIn.Get("next"), signIn.Get("resume_path"))
+	}
+	var n int
+	s.Pool.QueryRow(t.Context(), `SELECT count(*) FROM users WHERE username = 'carol'`).Scan(&n)
+	if n != 0 {
+		t.Fatal("the form was acted on without a session")
+	}
+
+	resp, body = c.PostForm(t, "/signin", signIn)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in with a form to resume = %d: %.300s", resp.StatusCode, body)
+	}
+	d = doc(t, body)
+	f := d.Find("[data-testid=resume-form]")
+	if action, _ := f.Attr("action"); action != "/admin/users" {
+		t.Errorf("resumed form posts to %q", action)
+	}
+	again := url.Values{}
+	f.Find("input[type=hidden]").Each(func(_ int, in *goquery.Selection) {
+		again.Add(in.AttrOr("name", ""), in.AttrOr("value", ""))
+	})
+	for k := range form {
+		if again.Get(k) != form.Get(k) {
+			t.Errorf("resumed field %s = %q, want %q", k, again.Get(k), form.Get(k))
+		}
+	}
+	if strings.Contains(d.Find("[data-testid=resume-fields]").Text(), "tin roof") {
+		t.Error("the resumed form shows the password")
+	}
+	if resp, _ := c.PostForm(t, "/admin/users", again); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("sending the resumed form = %d, want 303", resp.StatusCode)
+	}
+	s.Pool.QueryRow(t.Context(), `SELECT count(*) FROM users WHERE username = 'carol'`).Scan(&n)
+	if n != 1 {
+		t.Error("the resumed form did not create the user")
+	}
+}
+
+// TestSignInReturnsToTheAskedPage: a link to a page (as notifications send)
+// opened signed out comes back to that page after sign-in, query included;
+// a page elsewhere is never a destination.
+func TestSignInReturnsToTheAskedPage(t *testing.T) {
+	t.Parallel()
+	s := e2e.Start(t, e2e.Options{})
+	s.CreateUser(t, e2e.User{Username: "alice"})
+	c := s.NewClient(t)
+	resp, _ := c.Get(t, "/requests?status=pending_approval")
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin?next=") {
+		t.Fatalf("signed-out link = %d → %q", resp.StatusCode, loc)
+	}
+	_, body := c.Get(t, loc)
+	next, _ := doc(t, body).Find("input[name=next]").Attr("value")
+	resp, _ = c.PostForm(t, "/signin", url.Values{"username": {"alice"}, "password": {e2e.Password}, "next": {next}})
+	if got := resp.Header.Get("Location"); got != "/requests?status=pending_approval" {
+		t.Errorf("after sign-in → %q, want the page asked for", got)
+	}
+	for _, bad := range []string{"https://evil.example/", "//evil.example/x", "/\\evil.example"} {
+		resp, _ = s.NewClient(t).PostForm(t, "/signin", url.Values{"username": {"alice"}, "password": {e2e.Password}, "next": {bad}})
+		if got := resp.Header.Get("Location"); got != "/" {
+			t.Errorf("next %q → %q, want /", bad, got)
+		}
 	}
 }

@@ -156,3 +156,27 @@ func TestSingleSignOnRefusesForgedState(t *testing.T) {
 	}
 	wantSignedOut(t, victim)
 }
+
+// TestSingleSignOnEndsThePreviousSession: signing in with single sign-on in
+// a browser that had a session (another account's, signed in by password)
+// ends that session, as a password sign-in does.
+func TestSingleSignOnEndsThePreviousSession(t *testing.T) {
+	t.Parallel()
+	s, m := ssoServer(t)
+	s.CreateUser(t, e2e.User{Username: "alice"})
+	c := s.SignInAs(t, "alice")
+	old := sessionCookies(c)
+	sam := &mockoidc.MockUser{Subject: "sub-sam", Email: "sam@example.com", PreferredUsername: "sam"}
+	if resp, _ := ssoSignIn(t, s, c, sam, m); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback = %d", resp.StatusCode)
+	}
+	wantSignedIn(t, c, "sam")
+	var alive int
+	s.Pool.QueryRow(t.Context(), `SELECT count(*) FROM sessions JOIN users u ON u.id = user_id WHERE u.username = 'alice'`).Scan(&alive)
+	if alive != 0 {
+		t.Errorf("alice's session survived the single sign-on: %d left", alive)
+	}
+	replay := s.NewClient(t)
+	replay.SetCookies(old)
+	wantSignedOut(t, replay)
+}

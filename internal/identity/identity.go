@@ -39,8 +39,8 @@ func DefaultConfig() Config {
 	return Config{
 		Hash:            DefaultParams,
 		Throttle:        DefaultThrottle,
-		IdleTimeout:     8 * time.Hour,
-		AbsoluteTimeout: 7 * 24 * time.Hour,
+		IdleTimeout:     30 * time.Minute, // OWASP ASVS 4.0 level 2 (3.3.2):
+		AbsoluteTimeout: 12 * time.Hour,   // 30 minutes idle, 12 hours at most
 	}
 }
 

@@ -35,7 +35,7 @@ func TestProductionParameters(t *testing.T) {
 		t.Errorf("a zero Config hashes with %+v, want the production parameters", got)
 	}
 	c := svc.Config()
-	if c.IdleTimeout != 8*time.Hour || c.AbsoluteTimeout != 7*24*time.Hour {
+	if c.IdleTimeout != 30*time.Minute || c.AbsoluteTimeout != 12*time.Hour {
 		t.Errorf("session lifetimes = %v idle, %v absolute", c.IdleTimeout, c.AbsoluteTimeout)
 	}
 	if c.Throttle.Max <= 0 || c.Throttle.Max > time.Hour || c.Throttle.AccountFree < 1 {

@@ -332,8 +332,10 @@ func (s *Service) startSession(ctx context.Context, tx *postgres.DB, user int64,
 
 // Authenticate returns the user of session id as they are now (roles and
 // memberships read fresh), or ErrNoSession when the session does not exist,
-// has expired, or belongs to a disabled user.
-func (s *Service) Authenticate(ctx context.Context, id string) (*policy.User, error) {
+// has expired, or belongs to a disabled user. activity says whether the
+// request is the person's doing and restarts the idle timer; a page's
+// background polling is not, so an unattended page still times out.
+func (s *Service) Authenticate(ctx context.Context, id string, activity bool) (*policy.User, error) {
 	if id == "" {
 		return nil, ErrNoSession
 	}
@@ -347,7 +349,7 @@ func (s *Service) Authenticate(ctx context.Context, id string) (*policy.User, er
 	}
 	// Restart the idle timer, at most once a minute per session, so a busy
 	// page does not write on every request.
-	if time.Since(lastSeen) > time.Minute {
+	if activity && time.Since(lastSeen) > time.Minute {
 		if err := s.db.TouchSession(ctx, hash); err != nil {
 			return nil, err
 		}
