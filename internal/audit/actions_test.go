@@ -108,6 +108,8 @@ var everyAction = []audit.Event{
 		Details: map[string]any{"username": "carol", "sessions_ended": 2}},
 	{Actor: root, Action: audit.AdminPasswordReset, TargetType: audit.TargetUser, TargetID: "12",
 		Details: map[string]any{"username": "bob", "by": "admin", "sessions_ended": 1}},
+	{Actor: bob, Action: audit.AdminAdminConfirmed, TargetType: audit.TargetUser, TargetID: "14",
+		Details: map[string]any{"username": "dan", "requested_by": 1}},
 	{Actor: root, Action: audit.AdminTeamCreated, TargetType: audit.TargetTeam, TargetID: "5", TeamID: 5,
 		Details: map[string]any{"name": "payments"}},
 	{Actor: root, Action: audit.AdminMembershipChanged, TargetType: audit.TargetTeam, TargetID: "5", TeamID: 5,
@@ -126,7 +128,7 @@ func TestEveryAction(t *testing.T) {
 	for _, ev := range everyAction {
 		covered = append(covered, ev.Action)
 	}
-	if !slices.Equal(covered, audit.Actions) || len(audit.Actions) != 25 {
+	if !slices.Equal(covered, audit.Actions) || len(audit.Actions) != 26 {
 		t.Fatalf("the table covers %v;\nSPEC §4 has %v", covered, audit.Actions)
 	}
 	pool := postgrestest.Pool(t)

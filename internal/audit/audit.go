@@ -58,11 +58,19 @@ import (
 //	request.failed             system       request <id>  team  from, to, reason (plain words), instance_id⁺, jdcloud⁺
 //	                                                              ({http_status, code, status, message, request_id})
 //	admin.user_created         admin/system user <id>     —     username, email, name, admin, auditor, sign_in ("password"
-//	                                                              or "sso"); issuer⁺, subject⁺
-//	admin.user_updated         admin/system user <id>     —     username, changes ({field: {"from": old, "to": new}})
+//	                                                              or "sso"); issuer⁺, subject⁺; admin_pending⁺ (an
+//	                                                              admin asked for the admin role: it waits for a
+//	                                                              second admin, admin.admin_confirmed)
+//	admin.user_updated         admin/system/ user <id>    —     username, changes ({field: {"from": old, "to": new}};
+//	                           "sso"                              admin_pending when the admin role is asked for or
+//	                                                              withdrawn); actor "sso" for changes the identity
+//	                                                              provider's claims drive
 //	admin.user_disabled        admin/system user <id>     —     username, sessions_ended
 //	admin.password_reset       admin/user   user <id>     —     username, by ("admin" or "self"), sessions_ended⁺;
 //	                                                              never the password
+//	admin.admin_confirmed      admin/system user <id>     —     username, requested_by (the admin's id who asked, "sso"
+//	                                                              for an identity provider's claim, "system" for the
+//	                                                              command line): a second admin granted the admin role
 //	admin.team_created         admin/system team <id>     team  name
 //	admin.membership_changed   admin/system team <id>     team  team (name), user_id, username, from, to ("none",
 //	                                                              "member" or "lead")
@@ -97,6 +105,7 @@ const (
 	AdminUserUpdated       = "admin.user_updated"
 	AdminUserDisabled      = "admin.user_disabled"
 	AdminPasswordReset     = "admin.password_reset"
+	AdminAdminConfirmed    = "admin.admin_confirmed"
 	AdminTeamCreated       = "admin.team_created"
 	AdminMembershipChanged = "admin.membership_changed"
 	AdminOwnershipChanged  = "admin.ownership_changed"
@@ -108,7 +117,7 @@ var Actions = []string{
 	SignIn, SignInFailed, SignInBlocked, SignInRefused, SignOut, SessionsRevoked, RequestCreated, RequestCancelled, RequestApproved,
 	RequestRejected, RequestExpired, RequestExecutionStart, JDCloudCall, RequestInstanceCreated,
 	RequestInstanceAdopted, RequestReady, RequestFailed, AdminUserCreated, AdminUserUpdated,
-	AdminUserDisabled, AdminPasswordReset, AdminTeamCreated, AdminMembershipChanged,
+	AdminUserDisabled, AdminPasswordReset, AdminAdminConfirmed, AdminTeamCreated, AdminMembershipChanged,
 	AdminOwnershipChanged, AuditExported,
 }
 

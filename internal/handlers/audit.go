@@ -275,6 +275,9 @@ func auditEvents(rows []audit.Row) []views.AuditEvent {
 		}
 		if r.ActorID != nil {
 			e.ActorID = *r.ActorID
+			if adminMadeAdmin(r) {
+				e.Flag = "admin created an admin"
+			}
 		}
 		if r.TeamID != nil {
 			e.Team = strconv.FormatInt(*r.TeamID, 10)
@@ -290,6 +293,28 @@ func auditEvents(rows []audit.Row) []views.AuditEvent {
 		out[i] = e
 	}
 	return out
+}
+
+// adminMadeAdmin reports whether r is an admin (a person, not the system)
+// creating an admin or asking for or confirming the admin role: what a
+// reviewer of separation of duties looks for first.
+func adminMadeAdmin(r audit.Row) bool {
+	var d struct {
+		Admin        bool `json:"admin"`
+		AdminPending bool `json:"admin_pending"`
+		Changes      map[string]struct {
+			To any `json:"to"`
+		} `json:"changes"`
+	}
+	switch r.Action {
+	case audit.AdminAdminConfirmed:
+		return true
+	case audit.AdminUserCreated:
+		return json.Unmarshal(r.Details, &d) == nil && (d.Admin || d.AdminPending)
+	case audit.AdminUserUpdated:
+		return json.Unmarshal(r.Details, &d) == nil && (d.Changes["admin"].To == true || d.Changes["admin_pending"].To == true)
+	}
+	return false
 }
 
 // detailPairs renders details as sorted key: value pairs; strings as they

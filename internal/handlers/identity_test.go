@@ -185,7 +185,8 @@ func TestAccessChangesTakeEffectOnTheNextRequest(t *testing.T) {
 	bob := s.CreateUser(t, e2e.User{Username: "bob", Auditor: true, Teams: map[string]bool{"payments": true}})
 	payments := s.Team(t, "payments")
 	s.CreateUser(t, e2e.User{Username: "erin", Admin: true})
-	admin := s.SignInAs(t, "erin")
+	s.CreateUser(t, e2e.User{Username: "fay", Admin: true})
+	admin, second := s.SignInAs(t, "erin"), s.SignInAs(t, "fay")
 	c := s.SignInAs(t, "bob")
 	nav := func() string {
 		t.Helper()
@@ -217,7 +218,12 @@ func TestAccessChangesTakeEffectOnTheNextRequest(t *testing.T) {
 		{"lead made member", func() { post(team+"/role", url.Values{"lead": {"false"}}) }, "dashboard new requests audit"},
 		{"auditor role revoked", func() { post(user+"/roles", nil) }, "dashboard new requests"},
 		{"membership removed", func() { post(team+"/remove", nil) }, "dashboard requests"},
-		{"admin role granted", func() { post(user+"/roles", url.Values{"admin": {"on"}}) }, "dashboard requests audit admin"},
+		{"admin role asked for", func() { post(user+"/roles", url.Values{"admin": {"on"}}) }, "dashboard requests"},
+		{"admin role confirmed by a second admin", func() {
+			if resp, body := second.PostForm(t, user+"/admin/confirm", nil); resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("confirm = %d: %s", resp.StatusCode, body)
+			}
+		}, "dashboard requests audit admin"},
 		{"account disabled", func() { post(user+"/disable", nil) }, "status 303"},
 	}
 	for _, st := range steps {

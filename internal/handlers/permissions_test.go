@@ -197,6 +197,15 @@ var permissions = []access{
 		}},
 	{method: "GET", route: "/admin/users/:id", setup: userPath(""), want: expect("GET", 200, admins...)},
 	{method: "POST", route: "/admin/users/:id/roles", setup: userPath("/roles"), want: expect("POST", 303, admin)},
+	{method: "POST", route: "/admin/users/:id/admin/confirm", want: expect("POST", 303, admin),
+		setup: func(t *testing.T, f *fixture, r role) (string, url.Values) {
+			// An admin role the identity provider asked for, waiting for any admin.
+			id, _ := f.target(t, r)
+			if _, err := f.s.Pool.Exec(t.Context(), `UPDATE users SET admin_pending = true WHERE id = $1 AND NOT admin`, id); err != nil {
+				t.Fatal(err)
+			}
+			return "/admin/users/" + strconv.FormatInt(id, 10) + "/admin/confirm", nil
+		}},
 	{method: "POST", route: "/admin/users/:id/disable", setup: userPath("/disable"), want: expect("POST", 303, admin)},
 	{method: "POST", route: "/admin/users/:id/enable", setup: userPath("/enable"), want: expect("POST", 303, admin)},
 	{method: "POST", route: "/admin/users/:id/password", want: expect("POST", 303, admin),

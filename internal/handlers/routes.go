@@ -49,6 +49,7 @@ func Routes(e *echo.Echo, h *Handler, d Deps) {
 	e.POST("/admin/users", h.adminUserCreate, requireAdmin)
 	e.GET("/admin/users/:id", h.adminUser, requireAdmin)
 	e.POST("/admin/users/:id/roles", h.adminUserRoles, requireAdmin)
+	e.POST("/admin/users/:id/admin/confirm", h.adminUserConfirmAdmin, requireAdmin)
 	e.POST("/admin/users/:id/disable", h.adminUserDisable, requireAdmin)
 	e.POST("/admin/users/:id/enable", h.adminUserEnable, requireAdmin)
 	e.POST("/admin/users/:id/password", h.adminUserPassword, requireAdmin)
