@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"restoredesk/internal/clip"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/views"
 )
@@ -60,7 +61,7 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 	}
 	if status >= 500 && !errors.Is(err, errPanic) {
 		h.log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
-			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+			slog.String("method", clip.String(c.Request().Method, maxLoggedMethod)), slog.String("path", clip.String(c.Request().URL.Path, maxLoggedPath)),
 			slog.Int("status", status), slog.String("err", err.Error()))
 	}
 	if c.Request().Method == http.MethodHead {

@@ -21,6 +21,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"restoredesk/internal/clip"
 	"restoredesk/internal/logging"
 )
 
@@ -170,7 +171,14 @@ func cleanValues(v url.Values) bool {
 	return true
 }
 
-// requestLogger logs one line per request through slog.
+// Logged lengths of the request line: a path can be as long as the header
+// limit allows, and a log line should stay a line.
+const (
+	maxLoggedPath   = 2048
+	maxLoggedMethod = 32
+)
+
+// requestLogger logs one line per request through slog, client text cut short.
 func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
 		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRemoteIP: true,
@@ -185,9 +193,9 @@ func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
 				level = slog.LevelDebug
 			}
 			log.LogAttrs(c.Request().Context(), level, "request",
-				slog.String("method", v.Method), slog.String("path", v.URIPath),
+				slog.String("method", clip.String(v.Method, maxLoggedMethod)), slog.String("path", clip.String(v.URIPath, maxLoggedPath)),
 				slog.Int("status", v.Status), slog.Duration("latency", v.Latency),
-				slog.String("client", v.RemoteIP))
+				slog.String("client", clip.String(v.RemoteIP, clip.Addr)))
 			return nil
 		},
 	})
