@@ -78,9 +78,11 @@ func TestThrottledAttemptsAreCountedNotRecorded(t *testing.T) {
 					t.Fatalf("throttled attempt %d = %d, want 429", j, code)
 				}
 			}
-			if added := allEvents(t, s) - before; added > 5 {
+			added := allEvents(t, s) - before
+			if added > 5 {
 				t.Errorf("1,000 throttled attempts added %d audit events, want at most 5", added)
 			}
+			t.Logf("1,000 throttled attempts added %d audit events", added)
 		})
 	}
 	// The refusals are counted, not lost: flushing reports the address
@@ -151,6 +153,7 @@ func TestAccountCeilingAcrossAddresses(t *testing.T) {
 	if checked > 20 || checked == 0 {
 		t.Errorf("%d of 150 guesses had their password checked, want at most 20", checked)
 	}
+	t.Logf("%d of 150 guesses from 30 addresses had their password checked", checked)
 	var blocked int
 	s.Pool.QueryRow(t.Context(), `SELECT count(*) FROM audit_events WHERE action = 'auth.sign_in_blocked' AND details->>'scope' = 'account'`).Scan(&blocked)
 	if blocked != 1 {
@@ -258,5 +261,25 @@ func TestConcurrentSignInsFromOneAddress(t *testing.T) {
 				t.Fatalf("round %d: user%02d signing in = %d, want 303 (all: %v)", round, i, code, codes)
 			}
 		}
+	}
+}
+
+// TestIPv6ClientsCountedByPrefix: addresses in one /64 share the address
+// bucket (a client holds the whole /64), the next /64 has its own.
+func TestIPv6ClientsCountedByPrefix(t *testing.T) {
+	t.Parallel()
+	s := protectedServer(t, identity.Throttle{AccountFree: 100, AddrFree: 5, AccountCeiling: 100, DeviceFree: 3,
+		Base: time.Hour, Max: time.Hour, Forget: 12 * time.Hour, AddrRefill: time.Hour})
+	c := s.NewClient(t)
+	for i := range 5 { // five different addresses of one /64
+		if code := signInFrom(t, s, c, fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("u%d", i), "wrong password!"); code != 422 {
+			t.Fatalf("attempt %d = %d", i, code)
+		}
+	}
+	if code := signInFrom(t, s, c, "2001:db8:1:2:ffff::1", "u9", "wrong password!"); code != http.StatusTooManyRequests {
+		t.Errorf("sixth attempt from the same /64 = %d, want 429", code)
+	}
+	if code := signInFrom(t, s, c, "2001:db8:1:3::1", "u9", "wrong password!"); code != http.StatusUnprocessableEntity {
+		t.Errorf("first attempt from the next /64 = %d, want 422", code)
 	}
 }
