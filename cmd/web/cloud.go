@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"restoredesk/internal/app"
+	"restoredesk/internal/identity"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/jdcloud/jdcloudsim"
 	"restoredesk/internal/postgres"
@@ -76,7 +77,9 @@ func appConfig(cfg config, pool *pgxpool.Pool, log *slog.Logger, cloud app.Cloud
 		SessionKeyPairs: cookieKeyPairs(cfg.SessionKeys),
 		SecureCookies:   cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https",
 		TrustedProxies:  cfg.TrustedProxies, SSO: ssoConfig(cfg),
-		Cloud: cloud, ApprovalTTL: cfg.ApprovalTTL, AuditCheckpoint: cfg.AuditCheckpoint,
+		Identity:          identity.Config{IdleTimeout: cfg.SessionIdleTimeout, AbsoluteTimeout: cfg.SessionMaxAge},
+		SessionPersistent: cfg.SessionPersistent,
+		Cloud:             cloud, ApprovalTTL: cfg.ApprovalTTL, AuditCheckpoint: cfg.AuditCheckpoint,
 		Worker: restore.WorkerConfig{VisibilityWindow: cfg.VisibilityWindow, BuildTimeout: cfg.BuildTimeout,
 			ClientTimeout: cfg.JDCloudTimeout, RetryBudget: cfg.RetryBudget},
 	}

@@ -39,6 +39,15 @@ type config struct {
 	OIDCClientSecret string
 	OIDCGroupsClaim  string
 	DataDir          string
+	// Sessions end after SessionIdleTimeout without activity and
+	// SessionMaxAge after sign-in; the cookie outlives the browser only
+	// with SessionPersistent.
+	SessionIdleTimeout time.Duration
+	SessionMaxAge      time.Duration
+	SessionPersistent  bool
+	// InsecureHTTP accepts an http:// BASE_URL outside demo mode (cookies
+	// without Secure, no HSTS): for a test rig without TLS, never production.
+	InsecureHTTP bool
 }
 
 // minSessionKeyLen is the shortest SESSION_KEYS entry accepted: 32 bytes of
@@ -62,8 +71,13 @@ func parseConfig(getenv func(string) string, needCloud bool) (config, error) {
 		DataDir:          orDefault(getenv("DATA_DIR"), ".data"),
 	}
 	var err error
-	if c.Demo, err = parseBool("DEMO", getenv("DEMO")); err != nil {
-		return c, err
+	for _, b := range []struct {
+		name string
+		dst  *bool
+	}{{"DEMO", &c.Demo}, {"SESSION_PERSISTENT", &c.SessionPersistent}, {"INSECURE_HTTP", &c.InsecureHTTP}} {
+		if *b.dst, err = parseBool(b.name, getenv(b.name)); err != nil {
+			return c, err
+		}
 	}
 	if c.DatabaseURL == "" {
 		return c, errors.New("DATABASE_URL is not set: give the PostgreSQL URL (make run starts a private cluster and sets it)")
@@ -80,11 +94,18 @@ func parseConfig(getenv func(string) string, needCloud bool) (config, error) {
 		{"APPROVAL_TTL", 72 * time.Hour, &c.ApprovalTTL},
 		{"BUILD_TIMEOUT", 2 * time.Hour, &c.BuildTimeout},
 		{"AUDIT_CHECKPOINT_INTERVAL", time.Hour, &c.AuditCheckpoint},
+		// OWASP ASVS 4.0 level 2 (3.3.2): 30 minutes idle, 12 hours at most.
+		{"SESSION_IDLE_TIMEOUT", 30 * time.Minute, &c.SessionIdleTimeout},
+		{"SESSION_MAX_AGE", 12 * time.Hour, &c.SessionMaxAge},
 	}
 	for _, d := range durations {
 		if *d.dst, err = parseDuration(d.name, getenv(d.name), d.def); err != nil {
 			return c, err
 		}
+	}
+	if c.SessionIdleTimeout > c.SessionMaxAge {
+		return c, fmt.Errorf("SESSION_IDLE_TIMEOUT %s is longer than SESSION_MAX_AGE %s: a session cannot idle longer than it lives",
+			c.SessionIdleTimeout, c.SessionMaxAge)
 	}
 	if c.LogLevel, err = logging.ParseLevel(orDefault(getenv("LOG_LEVEL"), "info")); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL %q: %w", getenv("LOG_LEVEL"), err)
@@ -137,6 +158,16 @@ func parseConfig(getenv func(string) string, needCloud bool) (config, error) {
 		if len(missing) > 0 {
 			return c, fmt.Errorf("%s not set: production needs JD Cloud keys and session keys (or set DEMO=1 to run the demo)",
 				strings.Join(missing, ", "))
+		}
+		// Secure cookies and HSTS follow BASE_URL's scheme, so production
+		// must say where it is served, and over https.
+		switch {
+		case c.BaseURL == nil:
+			return c, errors.New("BASE_URL is not set: give the https address people use, such as https://restore.example.com " +
+				"(cookies are marked Secure and HSTS is sent from it)")
+		case c.BaseURL.Scheme != "https" && !c.InsecureHTTP:
+			return c, fmt.Errorf("BASE_URL %q is not https: session cookies would travel unprotected; use https, "+
+				"or set INSECURE_HTTP=1 for a test rig without TLS", c.BaseURL.String())
 		}
 	}
 	return c, nil

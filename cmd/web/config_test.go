@@ -19,6 +19,7 @@ func prod(over map[string]string) map[string]string {
 		"JDCLOUD_ACCESS_KEY": "AK",
 		"JDCLOUD_SECRET_KEY": "SK",
 		"SESSION_KEYS":       strings.Repeat("k", 32),
+		"BASE_URL":           "https://restore.example.com",
 	}
 	for k, v := range over {
 		m[k] = v
@@ -46,6 +47,10 @@ func TestParseConfigDefaults(t *testing.T) {
 		{"OIDC_GROUPS_CLAIM", c.OIDCGroupsClaim, "groups"},
 		{"DEMO", c.Demo, false},
 		{"LOG_LEVEL", c.LogLevel.String(), "INFO"},
+		{"SESSION_IDLE_TIMEOUT", c.SessionIdleTimeout, 30 * time.Minute},
+		{"SESSION_MAX_AGE", c.SessionMaxAge, 12 * time.Hour},
+		{"SESSION_PERSISTENT", c.SessionPersistent, false},
+		{"INSECURE_HTTP", c.InsecureHTTP, false},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -107,7 +112,12 @@ func TestParseConfigErrors(t *testing.T) {
 		{"no JD Cloud keys outside demo", prod(map[string]string{"JDCLOUD_ACCESS_KEY": "", "JDCLOUD_SECRET_KEY": ""}), true, "JDCLOUD_ACCESS_KEY, JDCLOUD_SECRET_KEY", "DEMO=1"},
 		{"no session keys outside demo", prod(map[string]string{"SESSION_KEYS": ""}), true, "SESSION_KEYS", "not set"},
 		{"partial OIDC", prod(map[string]string{"OIDC_ISSUER": "https://id.example.com"}), true, "OIDC_CLIENT_ID", "all three"},
-		{"OIDC without BASE_URL", prod(map[string]string{"OIDC_ISSUER": "https://id", "OIDC_CLIENT_ID": "c", "OIDC_CLIENT_SECRET": "s"}), true, "BASE_URL", "callback"},
+		{"OIDC without BASE_URL", prod(map[string]string{"BASE_URL": "", "OIDC_ISSUER": "https://id", "OIDC_CLIENT_ID": "c", "OIDC_CLIENT_SECRET": "s"}), true, "BASE_URL", "callback"},
+		{"no BASE_URL outside demo", prod(map[string]string{"BASE_URL": ""}), true, "BASE_URL", "not set"},
+		{"http BASE_URL outside demo", prod(map[string]string{"BASE_URL": "http://restore.example.com"}), true, "BASE_URL", "INSECURE_HTTP=1"},
+		{"idle longer than max age", prod(map[string]string{"SESSION_IDLE_TIMEOUT": "13h"}), true, "SESSION_IDLE_TIMEOUT", "longer than SESSION_MAX_AGE"},
+		{"bad SESSION_MAX_AGE", prod(map[string]string{"SESSION_MAX_AGE": "forever"}), true, "SESSION_MAX_AGE", "duration"},
+		{"bad SESSION_PERSISTENT", prod(map[string]string{"SESSION_PERSISTENT": "sometimes"}), true, "SESSION_PERSISTENT", "1 or 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,6 +131,21 @@ func TestParseConfigErrors(t *testing.T) {
 				t.Errorf("error %q: want one line naming %s and saying %q", msg, tt.wantVar, tt.wantText)
 			}
 		})
+	}
+}
+
+// TestConfigInsecureHTTP: an http:// BASE_URL outside demo mode starts only
+// with INSECURE_HTTP=1 (and serve then warns), and the session settings are
+// read.
+func TestConfigInsecureHTTP(t *testing.T) {
+	t.Parallel()
+	c, err := parseConfig(env(prod(map[string]string{"BASE_URL": "http://10.0.0.5:8080", "INSECURE_HTTP": "1",
+		"SESSION_IDLE_TIMEOUT": "15m", "SESSION_MAX_AGE": "8h", "SESSION_PERSISTENT": "1"})), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.InsecureHTTP || c.SessionIdleTimeout != 15*time.Minute || c.SessionMaxAge != 8*time.Hour || !c.SessionPersistent {
+		t.Errorf("unexpected config %+v", c)
 	}
 }
 

@@ -60,6 +60,14 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer stopSim()
+	if cfg.InsecureHTTP && (cfg.BaseURL == nil || cfg.BaseURL.Scheme != "https") {
+		base := "(not set)"
+		if cfg.BaseURL != nil {
+			base = cfg.BaseURL.String()
+		}
+		log.Warn("INSECURE_HTTP=1: BASE_URL is not https, so session cookies are sent without Secure and no HSTS header; never use this in production",
+			"base_url", base)
+	}
 	a, err := app.New(ctx, appConfig(cfg, pool, log, cloud))
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -62,6 +63,22 @@ func TestServeDemo(t *testing.T) {
 		if code, body := get("http://" + listen + path); code != http.StatusOK {
 			t.Errorf("GET %s = %d: %s", path, code, body)
 		}
+	}
+	// The session cookie ends with the browser (no SESSION_PERSISTENT).
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.PostForm("http://"+listen+"/signin", url.Values{"username": {"alice"}, "password": {"demo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session string
+	for _, h := range resp.Header.Values("Set-Cookie") {
+		if strings.HasPrefix(h, "restoredesk=") {
+			session = h
+		}
+	}
+	if session == "" || strings.Contains(session, "Max-Age") || strings.Contains(session, "Expires") {
+		t.Errorf("session cookie %q: want one without Max-Age or Expires", session)
 	}
 	code, body := get("http://" + metrics + "/metrics")
 	if code != http.StatusOK || !strings.Contains(body, "go_goroutines") ||

@@ -24,15 +24,17 @@ var cliActor = identity.Actor{Actor: audit.System, Via: "cli"}
 // cmdUser runs `web user add|disable`.
 func cmdUser(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: web user add -username U -email E -name N [-admin] [-auditor] [-password-stdin] | web user disable -username U")
+		return errors.New("usage: web user add -username U -email E -name N [-admin] [-auditor] [-password-stdin] | web user disable -username U | web user grant-admin -username U")
 	}
 	switch args[0] {
 	case "add":
 		return cmdUserAdd(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "disable":
 		return cmdUserDisable(ctx, args[1:], getenv, stdout, stderr)
+	case "grant-admin":
+		return cmdUserGrantAdmin(ctx, args[1:], getenv, stdout, stderr)
 	}
-	return fmt.Errorf("web user: unknown subcommand %q (want add or disable)", args[0])
+	return fmt.Errorf("web user: unknown subcommand %q (want add, disable or grant-admin)", args[0])
 }
 
 func cmdUserAdd(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -81,9 +83,44 @@ func cmdUserAdd(ctx context.Context, args []string, getenv func(string) string, 
 }
 
 func cmdUserDisable(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("user disable", flag.ContinueOnError)
+	return onUser(ctx, "user disable", "the user to disable", args, getenv, stderr,
+		func(svc *identity.Service, u postgres.User) error {
+			if u.Disabled {
+				return fmt.Errorf("user %s is already disabled", u.Username)
+			}
+			if err := svc.SetDisabled(ctx, cliActor, u.ID, true); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "disabled user %s; their sessions have ended\n", u.Username)
+			return nil
+		})
+}
+
+// cmdUserGrantAdmin makes an existing user an admin at once. On the web an
+// admin grant waits for a second admin; an operator at the command line (who
+// holds the database's credentials anyway) is the other way, e.g. to confirm
+// the first single sign-on admin.
+func cmdUserGrantAdmin(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	return onUser(ctx, "user grant-admin", "the user to make an admin", args, getenv, stderr,
+		func(svc *identity.Service, u postgres.User) error {
+			if u.Admin {
+				return fmt.Errorf("user %s is already an admin", u.Username)
+			}
+			if err := svc.GrantAdmin(ctx, cliActor, u.ID); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "user %s is now an admin\n", u.Username)
+			return nil
+		})
+}
+
+// onUser runs a command that takes only -username: it parses the flags,
+// opens the identity service and calls do with the user.
+func onUser(ctx context.Context, name, usage string, args []string, getenv func(string) string, stderr io.Writer,
+	do func(*identity.Service, postgres.User) error) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	username := fs.String("username", "", "the user to disable")
+	username := fs.String("username", "", usage)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -99,14 +136,7 @@ func cmdUserDisable(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
-	if u.Disabled {
-		return fmt.Errorf("user %s is already disabled", u.Username)
-	}
-	if err := svc.SetDisabled(ctx, cliActor, u.ID, true); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "disabled user %s; their sessions have ended\n", u.Username)
-	return nil
+	return do(svc, u)
 }
 
 // parseFlags parses args and refuses stray positional arguments, which are

@@ -47,6 +47,10 @@ func TestUserAndTeamCommands(t *testing.T) {
 		{"", []string{"team", "member", "add", "-team", "payments", "-username", "ann", "-lead"}, "", "already a lead of payments"},
 		{"", []string{"team", "member", "add", "-team", "nope", "-username", "ann"}, "", `no team called "nope"`},
 		{"", []string{"team", "member", "add", "-team", "payments", "-username", "nobody"}, "", `no user called "nobody"`},
+		{"rain on a tin roof at dawn\n", []string{"user", "add", "-username", "cy", "-email", "cy@example.com", "-name", "Cy", "-password-stdin"}, "created user cy", ""},
+		{"", []string{"user", "grant-admin", "-username", "cy"}, "cy is now an admin", ""},
+		{"", []string{"user", "grant-admin", "-username", "cy"}, "", "already an admin"},
+		{"", []string{"user", "grant-admin", "-username", "nobody"}, "", `no user called "nobody"`},
 		{"", []string{"user", "disable", "-username", "nobody"}, "", `no user called "nobody"`},
 		{"", []string{"user", "disable", "-username", "ann"}, "disabled user ann", ""},
 		{"", []string{"user", "disable", "-username", "ann"}, "", "already disabled"},
@@ -82,7 +86,7 @@ func TestUserAndTeamCommands(t *testing.T) {
 	}
 	var actions string
 	p.QueryRow(ctx, `SELECT string_agg(action, ' ' ORDER BY seq) FROM audit_events WHERE actor_name = 'system' AND details->>'via' = 'cli'`).Scan(&actions)
-	if actions != "admin.user_created admin.team_created admin.membership_changed admin.user_disabled" {
+	if actions != "admin.user_created admin.team_created admin.membership_changed admin.user_created admin.admin_confirmed admin.user_disabled" {
 		t.Errorf("cli audit events = %q", actions)
 	}
 }

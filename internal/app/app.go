@@ -50,6 +50,10 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Identity tunes hashing, throttling and session lifetimes.
 	Identity identity.Config
+	// SessionPersistent gives the session cookie a Max-Age (the session's
+	// absolute lifetime) so it outlives the browser; without it the cookie
+	// ends with the browser, and the session ends on the server anyway.
+	SessionPersistent bool
 	// SSO turns single sign-on on when its Issuer is set.
 	SSO handlers.SSOConfig
 
@@ -123,7 +127,11 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	worker := restore.NewWorker(cfg.Pool, life, wcfg)
 
 	store := sessions.NewCookieStore(cfg.SessionKeyPairs...)
-	store.Options = &sessions.Options{Path: "/", MaxAge: 7 * 24 * 3600, HttpOnly: true, Secure: cfg.SecureCookies, SameSite: http.SameSiteLaxMode}
+	maxAge := 0
+	if cfg.SessionPersistent {
+		maxAge = int(ids.Config().AbsoluteTimeout.Seconds())
+	}
+	store.Options = &sessions.Options{Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: cfg.SecureCookies, SameSite: http.SameSiteLaxMode}
 	deps := handlers.Deps{
 		Pool: cfg.Pool, Log: cfg.Log, Sessions: store, Metrics: httpMetrics,
 		TrustedProxies: cfg.TrustedProxies, Demo: cfg.Demo, SecureCookies: cfg.SecureCookies,

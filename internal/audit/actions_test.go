@@ -59,7 +59,13 @@ var everyAction = []audit.Event{
 		Details: map[string]any{"method": "password"}},
 	{Actor: audit.Actor{Name: "anonymous", ClientAddr: "192.0.2.66", UserAgent: "python-requests/2.31"},
 		Action: audit.SignInFailed, TargetType: audit.TargetUser, TargetID: "",
-		Details: map[string]any{"username": "mallory", "reason": "unknown user"}},
+		Details: map[string]any{"username_hash": "3f2a9c1d0b7e4a5f8c6d2e1b0a9f8e7d", "username_length": 7, "reason": "unknown_user"}},
+	{Actor: audit.Actor{Name: "anonymous", ClientAddr: "192.0.2.66", UserAgent: "python-requests/2.31"},
+		Action: audit.SignInBlocked, TargetType: audit.TargetUser, TargetID: "11",
+		Details: map[string]any{"scope": "account", "key": "user:9b1e0c2d3f4a5b6c7d8e9f0a1b2c3d4e", "failures": 11,
+			"until": "2026-03-01T02:00:02Z", "username": "alice"}},
+	{Actor: audit.System, Action: audit.SignInRefused, TargetType: audit.TargetUser, TargetID: "",
+		Details: map[string]any{"scope": "address", "key": "addr:2001:db8:1:2::/64", "refused": 982, "since": "2026-03-01T02:00:02Z"}},
 	{Actor: alice, Action: audit.SignOut, TargetType: audit.TargetUser, TargetID: "11",
 		Details: map[string]any{"scope": "this session"}},
 	{Actor: alice, Action: audit.SessionsRevoked, TargetType: audit.TargetUser, TargetID: "11",
@@ -105,6 +111,8 @@ var everyAction = []audit.Event{
 		Details: map[string]any{"username": "carol", "sessions_ended": 2}},
 	{Actor: root, Action: audit.AdminPasswordReset, TargetType: audit.TargetUser, TargetID: "12",
 		Details: map[string]any{"username": "bob", "by": "admin", "sessions_ended": 1}},
+	{Actor: bob, Action: audit.AdminAdminConfirmed, TargetType: audit.TargetUser, TargetID: "14",
+		Details: map[string]any{"username": "dan", "requested_by": 1}},
 	{Actor: root, Action: audit.AdminTeamCreated, TargetType: audit.TargetTeam, TargetID: "5", TeamID: 5,
 		Details: map[string]any{"name": "payments"}},
 	{Actor: root, Action: audit.AdminMembershipChanged, TargetType: audit.TargetTeam, TargetID: "5", TeamID: 5,
@@ -123,7 +131,7 @@ func TestEveryAction(t *testing.T) {
 	for _, ev := range everyAction {
 		covered = append(covered, ev.Action)
 	}
-	if !slices.Equal(covered, audit.Actions) || len(audit.Actions) != 24 {
+	if !slices.Equal(covered, audit.Actions) || len(audit.Actions) != 27 {
 		t.Fatalf("the table covers %v;\naudit.Actions has %v", covered, audit.Actions)
 	}
 	pool := postgrestest.Pool(t)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"restoredesk/internal/clip"
 	"restoredesk/internal/postgres"
 )
 
@@ -30,9 +31,21 @@ import (
 // web pages; request transitions carry from and to, the state names):
 //
 //	action                     actor        target        team  details
-//	auth.sign_in               the user     user <id>     —     method ("password" or "oidc"), password_rehashed⁺
-//	auth.sign_in_failed        "anonymous"  user <id> or  —     username (as typed, ≤200 bytes), reason; issuer⁺,
-//	                                        user ""             subject⁺ (single sign-on)
+//	auth.sign_in               the user     user <id>     —     method ("password" or "oidc"), password_rehashed⁺,
+//	                                                              device⁺ ("known": the browser's known-device cookie)
+//	auth.sign_in_failed        "anonymous"  user <id> or  —     reason; for an existing account username, for an
+//	                                        user ""             unknown one only username_hash (keyed, 32 hex) and
+//	                                                              username_length (runes typed); device⁺; issuer⁺,
+//	                                                              subject⁺ (single sign-on, where username is the
+//	                                                              provider's)
+//	auth.sign_in_blocked       "anonymous"  user <id> or  —     scope ("address", "account_address", "account" or
+//	                                        user ""             "device"), key (the throttle key: address, keyed
+//	                                                              username hash), until (RFC 3339), failures⁺, and
+//	                                                              the attempt's username or username_hash/length⁺;
+//	                                                              recorded once when a key starts refusing
+//	auth.sign_in_refused       system       user ""       —     scope, key, refused (attempts turned away in the
+//	                                                              window), since (RFC 3339): one count per key and
+//	                                                              window instead of one event per refused attempt
 //	auth.sign_out              the user     user <id>     —     scope ("this session")
 //	auth.sessions_revoked      user/admin   user <id>     —     username, sessions_ended, by ("self" or "admin")
 //	request.created            requester    request <id>  team  region, source_instance_id, kind ("backup" or "time"),
@@ -59,11 +72,19 @@ import (
 //	request.failed             system       request <id>  team  from, to, reason (plain words), instance_id⁺, jdcloud⁺
 //	                                                              ({http_status, code, status, message, request_id})
 //	admin.user_created         admin/system user <id>     —     username, email, name, admin, auditor, sign_in ("password"
-//	                                                              or "sso"); issuer⁺, subject⁺
-//	admin.user_updated         admin/system user <id>     —     username, changes ({field: {"from": old, "to": new}})
+//	                                                              or "sso"); issuer⁺, subject⁺; admin_pending⁺ (an
+//	                                                              admin asked for the admin role: it waits for a
+//	                                                              second admin, admin.admin_confirmed)
+//	admin.user_updated         admin/system/ user <id>    —     username, changes ({field: {"from": old, "to": new}};
+//	                           "sso"                              admin_pending when the admin role is asked for or
+//	                                                              withdrawn); actor "sso" for changes the identity
+//	                                                              provider's claims drive
 //	admin.user_disabled        admin/system user <id>     —     username, sessions_ended
 //	admin.password_reset       admin/user   user <id>     —     username, by ("admin" or "self"), sessions_ended⁺;
 //	                                                              never the password
+//	admin.admin_confirmed      admin/system user <id>     —     username, requested_by (the admin's id who asked, "sso"
+//	                                                              for an identity provider's claim, "system" for the
+//	                                                              command line): a second admin granted the admin role
 //	admin.team_created         admin/system team <id>     team  name
 //	admin.membership_changed   admin/system team <id>     team  team (name), user_id, username, from, to ("none",
 //	                                                              "member" or "lead")
@@ -79,6 +100,8 @@ import (
 const (
 	SignIn                 = "auth.sign_in"
 	SignInFailed           = "auth.sign_in_failed"
+	SignInBlocked          = "auth.sign_in_blocked"
+	SignInRefused          = "auth.sign_in_refused"
 	SignOut                = "auth.sign_out"
 	SessionsRevoked        = "auth.sessions_revoked"
 	RequestCreated         = "request.created"
@@ -97,6 +120,7 @@ const (
 	AdminUserUpdated       = "admin.user_updated"
 	AdminUserDisabled      = "admin.user_disabled"
 	AdminPasswordReset     = "admin.password_reset"
+	AdminAdminConfirmed    = "admin.admin_confirmed"
 	AdminTeamCreated       = "admin.team_created"
 	AdminMembershipChanged = "admin.membership_changed"
 	AdminOwnershipChanged  = "admin.ownership_changed"
@@ -105,10 +129,10 @@ const (
 
 // Actions lists every action identifier, in the order the product lists them.
 var Actions = []string{
-	SignIn, SignInFailed, SignOut, SessionsRevoked, RequestCreated, RequestCancelled, RequestApproved,
+	SignIn, SignInFailed, SignInBlocked, SignInRefused, SignOut, SessionsRevoked, RequestCreated, RequestCancelled, RequestApproved,
 	RequestRejected, RequestExpired, RequestExecutionStart, JDCloudCall, RequestInstanceCreated,
 	RequestInstanceAdopted, RequestDuplicate, RequestReady, RequestFailed, AdminUserCreated, AdminUserUpdated,
-	AdminUserDisabled, AdminPasswordReset, AdminTeamCreated, AdminMembershipChanged,
+	AdminUserDisabled, AdminPasswordReset, AdminAdminConfirmed, AdminTeamCreated, AdminMembershipChanged,
 	AdminOwnershipChanged, AuditExported,
 }
 
@@ -199,9 +223,9 @@ func Record(ctx context.Context, db postgres.DBTX, ev Event) (Recorded, error) {
 		row := Row{
 			Seq:        next,
 			OccurredAt: now.UTC().Truncate(time.Microsecond),
-			ActorName:  ev.Actor.Name,
-			ClientAddr: ev.Actor.ClientAddr,
-			UserAgent:  ev.Actor.UserAgent,
+			ActorName:  clip.String(ev.Actor.Name, clip.Username),
+			ClientAddr: clip.String(ev.Actor.ClientAddr, clip.Addr),
+			UserAgent:  clip.String(ev.Actor.UserAgent, clip.UserAgent),
 			Action:     ev.Action,
 			TargetType: ev.TargetType,
 			TargetID:   ev.TargetID,

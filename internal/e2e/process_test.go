@@ -217,7 +217,8 @@ func (w *world) serve(name string) (*proc, *testkit.Server) {
 	t.Helper()
 	addr := freeAddr(t)
 	metrics := freeAddr(t)
-	env := append(w.env[:len(w.env):len(w.env)], "LISTEN_ADDR="+addr, "METRICS_ADDR="+metrics)
+	env := append(w.env[:len(w.env):len(w.env)], "LISTEN_ADDR="+addr, "METRICS_ADDR="+metrics,
+		"BASE_URL=http://"+addr, "INSECURE_HTTP=1") // no TLS on the test rig
 	p := startProc(t, name, w.bin, env, "serve")
 	w.metrics = "http://" + metrics + "/metrics"
 	srv := &testkit.Server{URL: "http://" + addr}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
@@ -72,7 +73,10 @@ func (h *Handler) adminUserCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.adminDone(c, "/admin/users/"+strconv.FormatInt(id, 10), "User created.")
+	if f.Admin {
+		return h.adminDone(c, userHref(id), "User created. Their admin role starts when a second admin confirms it.")
+	}
+	return h.adminDone(c, userHref(id), "User created.")
 }
 
 // adminUser shows one user.
@@ -98,10 +102,13 @@ func (h *Handler) renderAdminUser(c echo.Context, status int, errs map[string]st
 	if err != nil {
 		return err
 	}
+	me := currentUser(c)
 	p := views.AdminUserProps{
 		ID: u.ID, Username: u.Username, Name: u.DisplayName, Email: u.Email, Disabled: u.Disabled,
 		Admin: u.Admin, Auditor: u.Auditor, SSO: u.SSO(), Sessions: n,
-		Self: !policy.CanChangeAccess(currentUser(c), id), Errors: errs,
+		Self: !policy.CanChangeAccess(me, id), Patron: slices.Contains(me.Patrons, id), Errors: errs,
+		AdminPending: u.AdminPending,
+		CanConfirm:   u.AdminPending && policy.CanChangeAccess(me, id) && policy.CanConfirmAdmin(me, id, requesterOf(u)),
 	}
 	for _, m := range pu.Teams {
 		p.Memberships = append(p.Memberships, views.AdminMembership{TeamID: m.TeamID, TeamName: m.TeamName, Lead: m.Lead})
@@ -118,9 +125,47 @@ func targetUser(c echo.Context) (int64, error) {
 		return 0, err
 	}
 	if !policy.CanChangeAccess(currentUser(c), id) {
+		if slices.Contains(currentUser(c).Patrons, id) {
+			return 0, echo.NewHTTPError(http.StatusForbidden, "This admin created your account or made you an admin; another admin must change their access.")
+		}
 		return 0, echo.NewHTTPError(http.StatusForbidden, "Admins cannot change their own roles, teams or status; another admin must.")
 	}
 	return id, nil
+}
+
+// requesterOf is who asked for u's pending admin role (0: the identity provider).
+func requesterOf(u postgres.User) int64 {
+	if u.AdminRequestedBy == nil {
+		return 0
+	}
+	return *u.AdminRequestedBy
+}
+
+// adminUserConfirmAdmin is the second admin confirming an admin grant.
+func (h *Handler) adminUserConfirmAdmin(c echo.Context) error {
+	id, err := targetUser(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	u, err := h.db.UserByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !u.AdminPending {
+		return h.adminDoneKind(c, "info", userHref(id), "Nothing to confirm: no admin role waits for this account.")
+	}
+	if !policy.CanConfirmAdmin(currentUser(c), id, requesterOf(u)) {
+		return echo.NewHTTPError(http.StatusForbidden, "You asked for this admin role; a second admin must confirm it.")
+	}
+	err = h.Identity.ConfirmAdmin(ctx, actorOf(c), id)
+	if errors.Is(err, identity.ErrConfirmOwnRequest) {
+		return echo.NewHTTPError(http.StatusForbidden, "You asked for this admin role; a second admin must confirm it.")
+	}
+	if err != nil {
+		return err
+	}
+	return h.adminDone(c, userHref(id), "Admin role confirmed.")
 }
 
 // adminUserRoles grants or revokes the admin and auditor roles.
@@ -129,9 +174,13 @@ func (h *Handler) adminUserRoles(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = h.Identity.SetRoles(c.Request().Context(), actorOf(c), id, c.FormValue("admin") == "on", c.FormValue("auditor") == "on")
+	ctx := c.Request().Context()
+	err = h.Identity.SetRoles(ctx, actorOf(c), id, c.FormValue("admin") == "on", c.FormValue("auditor") == "on")
 	if err != nil {
 		return err
+	}
+	if u, err := h.db.UserByID(ctx, id); err == nil && u.AdminPending {
+		return h.adminDone(c, userHref(id), "Roles saved. The admin role starts when a second admin confirms it.")
 	}
 	return h.adminDone(c, userHref(id), "Roles saved.")
 }
@@ -198,7 +247,11 @@ func (h *Handler) adminUserRevokeSessions(c echo.Context) error {
 
 // adminDone finishes an administration change: a flash and back to a page.
 func (h *Handler) adminDone(c echo.Context, to, msg string) error {
-	if err := h.setFlash(c, "success", msg); err != nil {
+	return h.adminDoneKind(c, "success", to, msg)
+}
+
+func (h *Handler) adminDoneKind(c echo.Context, kind, to, msg string) error {
+	if err := h.setFlash(c, kind, msg); err != nil {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, to)

@@ -78,6 +78,16 @@ func (h *Handler) auditExport(c echo.Context) error {
 	if !policy.CanExportAudit(u) {
 		return echo.NewHTTPError(http.StatusForbidden, "Only auditors and admins can export the audit log.")
 	}
+	// An export is recorded in the auditor's name, so another site must not
+	// be able to start one by sending the browser here. Browsers say where a
+	// navigation comes from; a request without the header (a script, curl)
+	// is the auditor's own.
+	switch c.Request().Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return echo.NewHTTPError(http.StatusForbidden,
+			"An export can only be started from Restore Desk's own audit page; open the audit page and export from there.")
+	}
 	format := c.QueryParam("format")
 	if format != audit.FormatCSV && format != audit.FormatJSONL {
 		return echo.NewHTTPError(http.StatusBadRequest, "Choose the export format: format=csv or format=jsonl.")
@@ -255,6 +265,9 @@ func auditEvents(rows []audit.Row) []views.AuditEvent {
 		}
 		if r.ActorID != nil {
 			e.ActorID = *r.ActorID
+			if adminMadeAdmin(r) {
+				e.Flag = "admin created an admin"
+			}
 		}
 		if r.TeamID != nil {
 			e.Team = strconv.FormatInt(*r.TeamID, 10)
@@ -270,6 +283,28 @@ func auditEvents(rows []audit.Row) []views.AuditEvent {
 		out[i] = e
 	}
 	return out
+}
+
+// adminMadeAdmin reports whether r is an admin (a person, not the system)
+// creating an admin or asking for or confirming the admin role: what a
+// reviewer of separation of duties looks for first.
+func adminMadeAdmin(r audit.Row) bool {
+	var d struct {
+		Admin        bool `json:"admin"`
+		AdminPending bool `json:"admin_pending"`
+		Changes      map[string]struct {
+			To any `json:"to"`
+		} `json:"changes"`
+	}
+	switch r.Action {
+	case audit.AdminAdminConfirmed:
+		return true
+	case audit.AdminUserCreated:
+		return json.Unmarshal(r.Details, &d) == nil && (d.Admin || d.AdminPending)
+	case audit.AdminUserUpdated:
+		return json.Unmarshal(r.Details, &d) == nil && (d.Changes["admin"].To == true || d.Changes["admin_pending"].To == true)
+	}
+	return false
 }
 
 // detailPairs renders details as sorted key: value pairs; strings as they

@@ -288,6 +288,27 @@ func TestAuditExportHTTP(t *testing.T) {
 	if err != nil || !strings.Contains(details, `"format": "csv"`) || !strings.Contains(details, `"action": "request.created"`) {
 		t.Errorf("export event details %s (%v)", details, err)
 	}
+	// Another site sending the auditor's browser to the export gets a
+	// refusal, and no export is recorded in the auditor's name.
+	before := countEvents(t, w.s.Pool, "audit.exported")
+	for _, site := range []string{"cross-site", "same-site"} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, w.s.URL+"/audit/export?format=csv", nil)
+		req.Header.Set("Sec-Fetch-Site", site)
+		req.Header.Set("Sec-Fetch-Mode", "navigate")
+		if resp, _ := w.auditor.Do(t, req); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("export navigated to from a %s page = %d, want 403", site, resp.StatusCode)
+		}
+	}
+	for _, site := range []string{"same-origin", "none"} {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, w.s.URL+"/audit/export?format=csv", nil)
+		req.Header.Set("Sec-Fetch-Site", site)
+		if resp, _ := w.auditor.Do(t, req); resp.StatusCode != http.StatusOK {
+			t.Errorf("export with Sec-Fetch-Site %s = %d, want 200", site, resp.StatusCode)
+		}
+	}
+	if got := countEvents(t, w.s.Pool, "audit.exported") - before; got != 2 {
+		t.Errorf("%d exports recorded, want the 2 allowed ones", got)
+	}
 	for _, bad := range []string{"/audit/export", "/audit/export?format=xml", "/audit/export?format=csv&from=soon"} {
 		if resp, _ := w.auditor.Get(t, bad); resp.StatusCode < 400 || resp.StatusCode >= 500 {
 			t.Errorf("GET %s = %d, want a 4xx", bad, resp.StatusCode)

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"restoredesk/internal/audit"
+	"restoredesk/internal/clip"
 	"restoredesk/internal/identity"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/views"
@@ -35,7 +36,7 @@ func (h *Handler) authenticate() echo.MiddlewareFunc {
 			if id == "" {
 				return next(c)
 			}
-			u, err := h.Identity.Authenticate(c.Request().Context(), id)
+			u, err := h.Identity.Authenticate(c.Request().Context(), id, !backgroundPoll(c))
 			if errors.Is(err, identity.ErrNoSession) {
 				return next(c)
 			}
@@ -47,6 +48,12 @@ func (h *Handler) authenticate() echo.MiddlewareFunc {
 			return next(c)
 		}
 	}
+}
+
+// backgroundPoll reports whether c is a request a page makes by itself (the
+// request status it refreshes), which must not keep an idle session alive.
+func backgroundPoll(c echo.Context) bool {
+	return c.Path() == "/requests/:id/status"
 }
 
 // viewerOf is what the navigation needs to know about u.
@@ -113,13 +120,14 @@ func (h *Handler) endCookieSession(c echo.Context, msg string) error {
 // clientOf is where the request comes from: the address as the trusted
 // proxies report it, and the user agent.
 func clientOf(c echo.Context) identity.Client {
-	return identity.Client{Addr: c.RealIP(), UserAgent: c.Request().UserAgent()}
+	return identity.Client{Addr: clip.String(c.RealIP(), clip.Addr), UserAgent: clip.String(c.Request().UserAgent(), clip.UserAgent)}
 }
 
 // actorOf is the signed-in user as the audit trail records them.
 func actorOf(c echo.Context) identity.Actor {
 	u := currentUser(c)
-	a := audit.Actor{ClientAddr: c.RealIP(), UserAgent: c.Request().UserAgent()}
+	cl := clientOf(c)
+	a := audit.Actor{ClientAddr: cl.Addr, UserAgent: cl.UserAgent}
 	if u != nil {
 		a.UserID, a.Name = u.ID, u.Username
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"restoredesk/internal/clip"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/problem"
@@ -27,12 +28,30 @@ var problemStatus = map[problem.Code]int{
 	problem.Internal:    http.StatusInternalServerError,
 }
 
+// statusClientClosed is what the log and the metrics show for a request whose
+// client went away before the answer (nginx's 499): nobody reads the answer,
+// and it is not the server's failure.
+const statusClientClosed = 499
+
 // errorHandler is the one place that decides what a failed request shows.
 // Users see a status and plain words; operators see the error in the log,
 // logged once, with the request id. Internal error text never reaches a page.
 func (h *Handler) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
+	}
+	if errors.Is(err, context.Canceled) && clientGone(c) {
+		// The client disconnected; what it was waiting for stopped with it.
+		c.Response().WriteHeader(statusClientClosed)
+		return
+	}
+	if errors.Is(err, errSignInToSend) {
+		c.SetRequest(c.Request().WithContext(context.WithoutCancel(c.Request().Context())))
+		rerr := h.renderResumeSignIn(c)
+		if rerr == nil {
+			return
+		}
+		h.Log.DebugContext(c.Request().Context(), "no form to resume", "err", rerr)
 	}
 	status, msg := http.StatusInternalServerError, problem.InternalMessage
 	var he *echo.HTTPError
@@ -63,7 +82,7 @@ func (h *Handler) errorHandler(err error, c echo.Context) {
 	}
 	if status >= 500 && !errors.Is(err, errPanic) {
 		h.Log.LogAttrs(c.Request().Context(), slog.LevelError, "request failed",
-			slog.String("method", c.Request().Method), slog.String("path", c.Request().URL.Path),
+			slog.String("method", clip.String(c.Request().Method, maxLoggedMethod)), slog.String("path", clip.String(c.Request().URL.Path, maxLoggedPath)),
 			slog.Int("status", status), slog.String("err", err.Error()))
 	}
 	if c.Request().Method == http.MethodHead {

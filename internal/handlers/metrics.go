@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -38,8 +40,13 @@ func NewMetrics() *Metrics {
 }
 
 // middleware records each request under its route pattern (not its path, so
-// ids in URLs do not explode the label set).
+// ids in URLs do not explode the label set) and its method, with methods
+// outside HTTP's own set counted as "other": no client can add series.
 func (m *Metrics) middleware() echo.MiddlewareFunc {
+	var (
+		once   sync.Once
+		routes map[string]bool
+	)
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
@@ -47,14 +54,31 @@ func (m *Metrics) middleware() echo.MiddlewareFunc {
 			if err != nil {
 				c.Error(err) // let the error handler set the final status first
 			}
+			once.Do(func() {
+				routes = map[string]bool{}
+				for _, r := range c.Echo().Routes() {
+					routes[r.Path] = true
+				}
+			})
 			route := c.Path()
-			if route == "" {
+			if !routes[route] {
 				route = "unmatched"
 			}
+			method := c.Request().Method
+			if !knownMethods[method] {
+				method = "other"
+			}
 			status := strconv.Itoa(c.Response().Status)
-			m.requests.WithLabelValues(c.Request().Method, route, status).Inc()
-			m.duration.WithLabelValues(c.Request().Method, route, status).Observe(time.Since(start).Seconds())
+			m.requests.WithLabelValues(method, route, status).Inc()
+			m.duration.WithLabelValues(method, route, status).Observe(time.Since(start).Seconds())
 			return nil
 		}
 	}
+}
+
+// knownMethods are the methods of RFC 9110 and PATCH; the metrics name any
+// other "other".
+var knownMethods = map[string]bool{
+	http.MethodGet: true, http.MethodHead: true, http.MethodPost: true, http.MethodPut: true, http.MethodPatch: true,
+	http.MethodDelete: true, http.MethodConnect: true, http.MethodOptions: true, http.MethodTrace: true,
 }

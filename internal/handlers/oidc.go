@@ -106,6 +106,7 @@ func (h *Handler) ssoCallback(c echo.Context) error {
 	}
 	noStore(c)
 	ctx := c.Request().Context()
+	prev := h.sessionID(c) // a session this browser already had ends at sign-in
 	s := h.cookieSession(c)
 	state, _ := s.Values[ssoStateKey].(string)
 	nonce, _ := s.Values[ssoNonceKey].(string)
@@ -163,6 +164,13 @@ func (h *Handler) ssoCallback(c echo.Context) error {
 		return refuse("An account with your username or e-mail address already exists here; ask an admin to sort it out.")
 	case err != nil:
 		return err
+	}
+	// As with a password: the previous session's id leaves the cookie, and
+	// a copy of that cookie elsewhere must not live on.
+	if prev != "" {
+		if err := h.Identity.SignOut(ctx, prev, clientOf(c)); err != nil {
+			return err
+		}
 	}
 	if err := h.startCookieSession(c, sess.ID); err != nil {
 		return err

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -112,8 +113,34 @@ func TestSingleSignOn(t *testing.T) {
 	if resp, _ := ssoSignIn(t, s, s.NewClient(t), sam, m); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("second sign-in = %d", resp.StatusCode)
 	}
+	// The admin claim waits for an admin here to confirm it.
+	if got := roles(); got != "search:member" {
+		t.Errorf("after second sign-in: %q (the admin claim must wait for confirmation)", got)
+	}
+	if u, _ := db.UserByID(t.Context(), u.ID); !u.AdminPending || u.AdminRequestedBy != nil {
+		t.Errorf("sam's admin claim: pending %v, requested by %v; want pending, from the identity provider", u.AdminPending, u.AdminRequestedBy)
+	}
+	s.CreateUser(t, testkit.User{Username: "root", Admin: true})
+	if resp, body := s.SignInAs(t, "root").PostForm(t, "/admin/users/"+strconv.FormatInt(u.ID, 10)+"/admin/confirm", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("confirm sam's admin claim = %d: %s", resp.StatusCode, body)
+	}
 	if got := roles(); got != "admin search:member" {
-		t.Errorf("after second sign-in: %q", got)
+		t.Errorf("after an admin confirmed: %q", got)
+	}
+	// Role changes the claims drive are the identity provider's: actor "sso".
+	var other int
+	s.Pool.QueryRow(t.Context(), `SELECT count(*) FROM audit_events WHERE details->>'via' = 'sso'
+		AND action IN ('admin.user_updated', 'admin.membership_changed') AND actor_name <> 'sso'`).Scan(&other)
+	if other != 0 {
+		t.Errorf("%d claim-driven changes not recorded with the actor sso", other)
+	}
+	// A claim that goes away takes the role at once.
+	sam.Groups = []string{"restoredesk:search"}
+	if resp, _ := ssoSignIn(t, s, s.NewClient(t), sam, m); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("third sign-in = %d", resp.StatusCode)
+	}
+	if got := roles(); got != "search:member" {
+		t.Errorf("after the admin claim went: %q", got)
 	}
 	var n int
 	s.Pool.QueryRow(t.Context(), `SELECT count(*) FROM audit_events WHERE details->>'via' = 'sso' AND action IN ('admin.user_updated', 'admin.membership_changed', 'admin.user_created')`).Scan(&n)
@@ -155,4 +182,28 @@ func TestSingleSignOnRefusesForgedState(t *testing.T) {
 		t.Errorf("callback with a foreign state = %d, want 403", resp.StatusCode)
 	}
 	wantSignedOut(t, victim)
+}
+
+// TestSingleSignOnEndsThePreviousSession: signing in with single sign-on in
+// a browser that had a session (another account's, signed in by password)
+// ends that session, as a password sign-in does.
+func TestSingleSignOnEndsThePreviousSession(t *testing.T) {
+	t.Parallel()
+	s, m := ssoServer(t)
+	s.CreateUser(t, testkit.User{Username: "alice"})
+	c := s.SignInAs(t, "alice")
+	old := sessionCookies(c)
+	sam := &mockoidc.MockUser{Subject: "sub-sam", Email: "sam@example.com", PreferredUsername: "sam"}
+	if resp, _ := ssoSignIn(t, s, c, sam, m); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback = %d", resp.StatusCode)
+	}
+	wantSignedIn(t, c, "sam")
+	var alive int
+	s.Pool.QueryRow(t.Context(), `SELECT count(*) FROM sessions JOIN users u ON u.id = user_id WHERE u.username = 'alice'`).Scan(&alive)
+	if alive != 0 {
+		t.Errorf("alice's session survived the single sign-on: %d left", alive)
+	}
+	replay := s.NewClient(t)
+	replay.SetCookies(old)
+	wantSignedOut(t, replay)
 }

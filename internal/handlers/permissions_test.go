@@ -197,6 +197,15 @@ var permissions = []access{
 		}},
 	{method: "GET", route: "/admin/users/:id", setup: userPath(""), want: expect("GET", 200, admins...)},
 	{method: "POST", route: "/admin/users/:id/roles", setup: userPath("/roles"), want: expect("POST", 303, admin)},
+	{method: "POST", route: "/admin/users/:id/admin/confirm", want: expect("POST", 303, admin),
+		setup: func(t *testing.T, f *fixture, r role) (string, url.Values) {
+			// An admin role the identity provider asked for, waiting for any admin.
+			id, _ := f.target(t, r)
+			if _, err := f.s.Pool.Exec(t.Context(), `UPDATE users SET admin_pending = true WHERE id = $1 AND NOT admin`, id); err != nil {
+				t.Fatal(err)
+			}
+			return "/admin/users/" + strconv.FormatInt(id, 10) + "/admin/confirm", nil
+		}},
 	{method: "POST", route: "/admin/users/:id/disable", setup: userPath("/disable"), want: expect("POST", 303, admin)},
 	{method: "POST", route: "/admin/users/:id/enable", setup: userPath("/enable"), want: expect("POST", 303, admin)},
 	{method: "POST", route: "/admin/users/:id/password", want: expect("POST", 303, admin),
@@ -249,8 +258,10 @@ var permissions = []access{
 	{method: "POST", route: "/admin/teams/:id/members/:user/remove", setup: memberPath("remove", nil), want: expect("POST", 303, admin)},
 }
 
-func TestPermissionMatrix(t *testing.T) {
-	t.Parallel()
+// newFixture starts a server with one user per role and returns the world
+// with the cookies of the disabled user's session (signed in before being
+// disabled).
+func newFixture(t *testing.T) (*fixture, []*http.Cookie) {
 	s := testkit.Start(t, testkit.Options{})
 	f := &fixture{s: s, ids: map[role]int64{}}
 	for _, r := range []role{engineer, otherEngineer, lead, otherLead, requesterLead, auditor, admin, disabledUser} {
@@ -279,33 +290,15 @@ func TestPermissionMatrix(t *testing.T) {
 	if _, err := s.Pool.Exec(t.Context(), `UPDATE users SET disabled = true WHERE id = $1`, f.ids[disabledUser]); err != nil {
 		t.Fatal(err)
 	}
+	return f, disabledCookies
+}
 
-	// Every route has an entry, and every entry a route.
-	entries := map[string]access{}
-	for _, a := range permissions {
-		entries[a.method+" "+a.route] = a
-	}
-	var routes []string
-	for _, rt := range s.Echo.Routes() {
-		if rt.Method == echo.RouteNotFound {
-			continue // the catch-all that echo groups add
-		}
-		routes = append(routes, rt.Method+" "+rt.Path)
-	}
-	sort.Strings(routes)
-	seen := map[string]bool{}
-	for _, k := range routes {
-		seen[k] = true
-		if _, ok := entries[k]; !ok {
-			t.Errorf("route %s has no entry in the permission matrix (internal/handlers/permissions_test.go)", k)
-		}
-	}
-	for k := range entries {
-		if !seen[k] {
-			t.Errorf("permission matrix entry %s matches no route", k)
-		}
-	}
+func TestPermissionMatrix(t *testing.T) {
+	t.Parallel()
+	f, disabledCookies := newFixture(t)
+	s := f.s
 
+	entries, routes := matrixEntries(t, s)
 	for _, k := range routes {
 		a, ok := entries[k]
 		if !ok {
@@ -350,4 +343,36 @@ func TestPermissionMatrix(t *testing.T) {
 			}
 		})
 	}
+}
+
+// matrixEntries returns the matrix by "METHOD route" and the server's routes,
+// sorted; a route without an entry, or an entry without a route, fails t.
+func matrixEntries(t *testing.T, s *testkit.Server) (map[string]access, []string) {
+	// Every route has an entry, and every entry a route.
+	entries := map[string]access{}
+	for _, a := range permissions {
+		entries[a.method+" "+a.route] = a
+	}
+	var routes []string
+	for _, rt := range s.Echo.Routes() {
+		if rt.Method == echo.RouteNotFound {
+			continue // the catch-all that echo groups add
+		}
+		routes = append(routes, rt.Method+" "+rt.Path)
+	}
+	sort.Strings(routes)
+	seen := map[string]bool{}
+	for _, k := range routes {
+		seen[k] = true
+		if _, ok := entries[k]; !ok {
+			t.Errorf("route %s has no entry in the permission matrix (internal/handlers/permissions_test.go)", k)
+		}
+	}
+	for k := range entries {
+		if !seen[k] {
+			t.Errorf("permission matrix entry %s matches no route", k)
+		}
+	}
+
+	return entries, routes
 }

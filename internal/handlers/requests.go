@@ -23,7 +23,8 @@ import (
 
 // actor is the signed-in user as the audit trail records them.
 func actor(c echo.Context, u *policy.User) audit.Actor {
-	return audit.Actor{UserID: u.ID, Name: u.Username, ClientAddr: c.RealIP(), UserAgent: c.Request().UserAgent()}
+	cl := clientOf(c)
+	return audit.Actor{UserID: u.ID, Name: u.Username, ClientAddr: cl.Addr, UserAgent: cl.UserAgent}
 }
 
 // errNoTeam refuses the request form to people in no team.

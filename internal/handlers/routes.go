@@ -18,11 +18,12 @@ func Routes(e *echo.Echo, h *Handler) {
 	e.IPExtractor = ipExtractor(h.TrustedProxies)
 
 	e.Use(
-		requestID(),
+		requestID(h.TrustedProxies),
 		requestLogger(h.Log),
 		h.Metrics.middleware(),
 		securityHeaders(h.SecureCookies),
 		recoverPanics(h.Log),
+		inputGate(),
 		crossOriginProtection(),
 		timeout(30*time.Second),
 		h.authenticate(),
@@ -48,6 +49,7 @@ func Routes(e *echo.Echo, h *Handler) {
 	e.POST("/admin/users", h.adminUserCreate, requireAdmin)
 	e.GET("/admin/users/:id", h.adminUser, requireAdmin)
 	e.POST("/admin/users/:id/roles", h.adminUserRoles, requireAdmin)
+	e.POST("/admin/users/:id/admin/confirm", h.adminUserConfirmAdmin, requireAdmin)
 	e.POST("/admin/users/:id/disable", h.adminUserDisable, requireAdmin)
 	e.POST("/admin/users/:id/enable", h.adminUserEnable, requireAdmin)
 	e.POST("/admin/users/:id/password", h.adminUserPassword, requireAdmin)

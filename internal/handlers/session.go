@@ -3,6 +3,7 @@ package handlers
 import (
 	"github.com/labstack/echo/v4"
 
+	"restoredesk/internal/clip"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/views"
 )
@@ -19,15 +20,27 @@ func viewerFrom(c echo.Context) *views.Viewer {
 	return v
 }
 
-// setFlash stores a message for the next page the user sees.
+// maxFlashBytes bounds a flash message: it travels in the cookie, which
+// browsers cap at 4 KB, and some messages quote what the user typed.
+const maxFlashBytes = 400
+
+// setFlash stores a message for the next page the user sees. A message that
+// would not fit the cookie is cut; should the cookie still not save, the
+// message is dropped (and logged) rather than the action it reports failing.
 func (h *Handler) setFlash(c echo.Context, kind, msg string) error {
 	s, err := h.Sessions.Get(c.Request(), sessionName)
 	if err != nil {
 		// A cookie from a rotated-out key: start over with a fresh session.
 		s, _ = h.Sessions.New(c.Request(), sessionName)
 	}
+	if len(msg) > maxFlashBytes {
+		msg = clip.String(msg, maxFlashBytes-len("…")) + "…"
+	}
 	s.AddFlash(kind+"\x00"+msg, "flash")
-	return s.Save(c.Request(), c.Response())
+	if err := s.Save(c.Request(), c.Response()); err != nil {
+		h.Log.WarnContext(c.Request().Context(), "flash message not saved", "err", err)
+	}
+	return nil
 }
 
 // popFlash returns and removes the pending flash, if any.

@@ -45,7 +45,7 @@ func (n NewUser) Validate() FieldErrors {
 	if msg := validateName(n.Name); msg != "" {
 		f["name"] = msg
 	}
-	if msg := ValidatePassword(n.Password); msg != "" {
+	if msg := ValidatePassword(n.Password, n.Username, n.Email, n.Name); msg != "" {
 		f["password"] = msg
 	}
 	if len(f) == 0 {
@@ -144,21 +144,62 @@ func (s *Service) createUser(ctx context.Context, a Actor, n NewUser) (int64, er
 	if err != nil {
 		return 0, err
 	}
+	// An admin made from the web pages waits for a second admin; the
+	// command line and the demo seed (the system) grant it at once.
+	pending := n.Admin && a.UserID != 0
 	var id int64
 	err = s.db.Tx(ctx, func(tx *postgres.DB) error {
 		id, err = tx.InsertUser(ctx, postgres.NewUser{
 			Username: n.Username, Email: n.Email, DisplayName: n.Name, PasswordHash: hash,
-			Admin: n.Admin, Auditor: n.Auditor,
+			Admin: n.Admin && !pending, Auditor: n.Auditor, CreatedBy: a.UserID, AdminPending: pending,
 		})
 		if err != nil {
 			return uniqueFieldError(err)
 		}
-		return a.record(ctx, tx, audit.AdminUserCreated, audit.TargetUser, strconv.FormatInt(id, 10), 0, map[string]any{
-			"username": n.Username, "email": n.Email, "name": n.Name, "admin": n.Admin, "auditor": n.Auditor,
+		details := map[string]any{
+			"username": n.Username, "email": n.Email, "name": n.Name, "admin": n.Admin && !pending, "auditor": n.Auditor,
 			"sign_in": "password",
-		})
+		}
+		if pending {
+			details["admin_pending"] = true
+		}
+		return a.record(ctx, tx, audit.AdminUserCreated, audit.TargetUser, strconv.FormatInt(id, 10), 0, details)
 	})
 	return id, err
+}
+
+// ErrConfirmOwnRequest: the admin role must be confirmed by another admin
+// than the one who asked for it (or the account itself).
+var ErrConfirmOwnRequest = errors.New("another admin must confirm the admin role you asked for")
+
+// ConfirmAdmin grants user the admin role that waits for confirmation and
+// records admin.admin_confirmed. It returns ErrNotFound when nothing waits,
+// and ErrConfirmOwnRequest when a asked for it or is user.
+func (s *Service) ConfirmAdmin(ctx context.Context, a Actor, user int64) error {
+	return s.db.Tx(ctx, func(tx *postgres.DB) error {
+		u, err := tx.UserByID(ctx, user)
+		if err != nil {
+			return err
+		}
+		if !u.AdminPending {
+			return postgres.ErrNotFound
+		}
+		requestedBy := int64(0)
+		if u.AdminRequestedBy != nil {
+			requestedBy = *u.AdminRequestedBy
+		}
+		if a.UserID != 0 && (a.UserID == requestedBy || a.UserID == user) {
+			return ErrConfirmOwnRequest
+		}
+		if err := tx.ConfirmAdmin(ctx, user, a.UserID); err != nil {
+			return err
+		}
+		details := map[string]any{"username": u.Username, "requested_by": "sso"}
+		if requestedBy != 0 {
+			details["requested_by"] = requestedBy
+		}
+		return a.record(ctx, tx, audit.AdminAdminConfirmed, audit.TargetUser, strconv.FormatInt(user, 10), 0, details)
+	})
 }
 
 // SetDisabled disables user (ending all their sessions, recorded as
@@ -193,24 +234,18 @@ func (s *Service) SetDisabled(ctx context.Context, a Actor, user int64, disabled
 }
 
 // SetRoles sets user's global roles and records admin.user_updated with what
-// changed. Nothing changed, nothing recorded.
+// changed. Nothing changed, nothing recorded. The admin role granted by an
+// admin (a with a UserID) is not granted yet: it waits for a second admin
+// (ConfirmAdmin), recorded as the change admin_pending false → true.
+// Revoking is immediate, and withdraws a pending grant.
 func (s *Service) SetRoles(ctx context.Context, a Actor, user int64, admin, auditor bool) error {
 	return s.db.Tx(ctx, func(tx *postgres.DB) error {
 		u, err := tx.UserByID(ctx, user)
 		if err != nil {
 			return err
 		}
-		changes := map[string]any{}
-		if u.Admin != admin {
-			changes["admin"] = map[string]any{"from": u.Admin, "to": admin}
-		}
-		if u.Auditor != auditor {
-			changes["auditor"] = map[string]any{"from": u.Auditor, "to": auditor}
-		}
-		if len(changes) == 0 {
-			return nil
-		}
-		if err := tx.SetUserRoles(ctx, user, admin, auditor); err != nil {
+		changes, err := s.changeRoles(ctx, tx, a.UserID, u, admin, auditor)
+		if err != nil || len(changes) == 0 {
 			return err
 		}
 		return a.record(ctx, tx, audit.AdminUserUpdated, audit.TargetUser, strconv.FormatInt(user, 10), 0,
@@ -218,11 +253,71 @@ func (s *Service) SetRoles(ctx context.Context, a Actor, user int64, admin, audi
 	})
 }
 
+// changeRoles makes u's roles admin and auditor in tx, an admin grant by
+// requester (0: the identity provider; see SetRoles) waiting for
+// confirmation, and returns what changed, as the audit trail records it.
+func (s *Service) changeRoles(ctx context.Context, tx *postgres.DB, requester int64, u postgres.User, admin, auditor bool) (map[string]any, error) {
+	changes := map[string]any{}
+	newAdmin := u.Admin
+	switch {
+	case admin && !u.Admin && !u.AdminPending:
+		if err := tx.RequestAdmin(ctx, u.ID, requester); err != nil {
+			return nil, err
+		}
+		changes["admin_pending"] = map[string]any{"from": false, "to": true}
+	case !admin && u.AdminPending:
+		if err := tx.CancelAdminRequest(ctx, u.ID); err != nil {
+			return nil, err
+		}
+		changes["admin_pending"] = map[string]any{"from": true, "to": false}
+	case !admin && u.Admin:
+		newAdmin = false
+		changes["admin"] = map[string]any{"from": true, "to": false}
+	}
+	if u.Auditor != auditor {
+		changes["auditor"] = map[string]any{"from": u.Auditor, "to": auditor}
+	}
+	if newAdmin != u.Admin || u.Auditor != auditor {
+		if err := tx.SetUserRoles(ctx, u.ID, newAdmin, auditor); err != nil {
+			return nil, err
+		}
+	}
+	return changes, nil
+}
+
+// GrantAdmin gives user the admin role at once, without a second admin: only
+// the command line (an operator with the database's credentials) calls it.
+func (s *Service) GrantAdmin(ctx context.Context, a Actor, user int64) error {
+	return s.db.Tx(ctx, func(tx *postgres.DB) error {
+		u, err := tx.UserByID(ctx, user)
+		if err != nil {
+			return err
+		}
+		if u.Admin {
+			return nil
+		}
+		if !u.AdminPending {
+			if err := tx.RequestAdmin(ctx, user, 0); err != nil {
+				return err
+			}
+		}
+		if err := tx.ConfirmAdmin(ctx, user, 0); err != nil {
+			return err
+		}
+		return a.record(ctx, tx, audit.AdminAdminConfirmed, audit.TargetUser, strconv.FormatInt(user, 10), 0,
+			map[string]any{"username": u.Username, "requested_by": "system"})
+	})
+}
+
 // ResetPassword sets a new password for user, ends their sessions and records
 // admin.password_reset (never the password). A password that breaks the
 // rules returns FieldErrors{"password": …}.
 func (s *Service) ResetPassword(ctx context.Context, a Actor, user int64, password string) error {
-	if msg := ValidatePassword(password); msg != "" {
+	target, err := s.db.UserByID(ctx, user)
+	if err != nil {
+		return err
+	}
+	if msg := ValidatePassword(password, target.Username, target.Email, target.DisplayName); msg != "" {
 		return FieldErrors{"password": msg}
 	}
 	hash, err := s.hasher.Hash(password)
@@ -263,7 +358,7 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, a Actor, current, next 
 	if ok, _ := s.hasher.Verify(u.PasswordHash, current); !ok {
 		return FieldErrors{"current": "That is not your current password."}
 	}
-	if msg := ValidatePassword(next); msg != "" {
+	if msg := ValidatePassword(next, u.Username, u.Email, u.DisplayName); msg != "" {
 		return FieldErrors{"new": msg}
 	}
 	hash, err := s.hasher.Hash(next)

@@ -12,11 +12,14 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"regexp"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"restoredesk/internal/audit"
+	"restoredesk/internal/clip"
 	"restoredesk/internal/postgres"
 )
 
@@ -36,8 +39,8 @@ func DefaultConfig() Config {
 	return Config{
 		Hash:            DefaultParams,
 		Throttle:        DefaultThrottle,
-		IdleTimeout:     8 * time.Hour,
-		AbsoluteTimeout: 7 * 24 * time.Hour,
+		IdleTimeout:     30 * time.Minute, // OWASP ASVS 4.0 level 2 (3.3.2):
+		AbsoluteTimeout: 12 * time.Hour,   // 30 minutes idle, 12 hours at most
 	}
 }
 
@@ -46,9 +49,7 @@ func (c Config) withDefaults() Config {
 	if c.Hash == (Params{}) {
 		c.Hash = d.Hash
 	}
-	if c.Throttle == (Throttle{}) {
-		c.Throttle = d.Throttle
-	}
+	c.Throttle = c.Throttle.withDefaults()
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = d.IdleTimeout
 	}
@@ -64,12 +65,14 @@ type Service struct {
 	db     *postgres.DB
 	hasher *Hasher
 	cfg    Config
+	addrs  *addrLimiter
+	unames usernameHasher
 }
 
 // New returns a Service over pool.
 func New(pool *pgxpool.Pool, cfg Config) *Service {
 	cfg = cfg.withDefaults()
-	return &Service{pool: pool, db: postgres.New(pool), hasher: NewHasher(cfg.Hash), cfg: cfg}
+	return &Service{pool: pool, db: postgres.New(pool), hasher: NewHasher(cfg.Hash), cfg: cfg, addrs: newAddrLimiter(cfg.Throttle)}
 }
 
 // Config returns the configuration in effect, defaults filled in.
@@ -90,7 +93,39 @@ type Actor struct {
 type Client struct {
 	Addr      string
 	UserAgent string
+	// Device is the browser's known-device cookie, verified by the caller;
+	// nil when it has none.
+	Device *Device
 }
+
+// clipped returns c with its texts cut to what is stored.
+func (c Client) clipped() Client {
+	c.Addr, c.UserAgent = clip.String(c.Addr, clip.Addr), clip.String(c.UserAgent, clip.UserAgent)
+	return c
+}
+
+// Device is a browser that has signed in here before, as its signed cookie
+// says: a random id and the accounts that signed in from it.
+type Device struct {
+	ID        string
+	Usernames []string
+}
+
+// MaxDeviceAccounts is how many accounts a device cookie remembers.
+const MaxDeviceAccounts = 5
+
+// knows reports whether d vouches for username (normalized).
+func (d *Device) knows(username string) bool {
+	if d == nil || !deviceIDPattern.MatchString(d.ID) {
+		return false
+	}
+	return slices.Contains(d.Usernames, username)
+}
+
+var deviceIDPattern = regexp.MustCompile(`^[A-Z2-7]{26}$`)
+
+// NewDeviceID returns a fresh device id (what rand.Text makes: 128 random bits).
+func NewDeviceID() string { return rand.Text() }
 
 // FieldErrors maps form fields to what is wrong with them. It is returned for
 // input that cannot be stored, duplicates included.

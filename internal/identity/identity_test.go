@@ -35,7 +35,7 @@ func TestProductionParameters(t *testing.T) {
 		t.Errorf("a zero Config hashes with %+v, want the production parameters", got)
 	}
 	c := svc.Config()
-	if c.IdleTimeout != 8*time.Hour || c.AbsoluteTimeout != 7*24*time.Hour {
+	if c.IdleTimeout != 30*time.Minute || c.AbsoluteTimeout != 12*time.Hour {
 		t.Errorf("session lifetimes = %v idle, %v absolute", c.IdleTimeout, c.AbsoluteTimeout)
 	}
 	if c.Throttle.Max <= 0 || c.Throttle.Max > time.Hour || c.Throttle.AccountFree < 1 {
@@ -77,19 +77,44 @@ func TestHashFormatAndVerify(t *testing.T) {
 	}
 }
 
+// TestValidatePassword is the weak-password table: length, the account's own
+// texts, repeats and what the strength estimator finds easy, each refused
+// with a message that says why; strong passwords of any script pass.
 func TestValidatePassword(t *testing.T) {
 	t.Parallel()
-	for pw, ok := range map[string]bool{
-		"":                        false,
-		"elevenchars":             false,
-		"twelve chars":            true,
-		"ünïcödé pässwörd":        true,
-		"密码密码密码密码密码密码":            true,
-		"密码密码密码密码密码密":             false,
-		strings.Repeat("x", 1025): false,
-	} {
-		if got := identity.ValidatePassword(pw) == ""; got != ok {
-			t.Errorf("ValidatePassword(%q) ok = %v, want %v", pw, got, ok)
+	personal := []string{"alice", "alice.ng@example.com", "Alice Ng"}
+	tests := []struct {
+		pw  string
+		why string // a part of the message; "" when the password is accepted
+	}{
+		{"", "at least 12"},
+		{"elevenchars", "at least 12"},
+		{"aaaaaaaaaaaa", "repeating"},
+		{"abababababab", "repeating"},
+		{"密码密码密码密码密码密码", "repeating"},
+		{"123456789012", "easy to guess"},
+		{"password1234", "easy to guess"},
+		{"qwertyuiopas", "easy to guess"},
+		{"abcabcabcabc", "repeating"},
+		{"abcdabcdabcd", "easy to guess"},
+		{"aliceAlice2026", "username"},
+		{"my name is alice ng", "username"},
+		{"alice.ng@example.com", "username"},
+		{"restoredesk123", "easy to guess"},
+		{strings.Repeat("x", 1025), "at most 1024"},
+		{"correct horse battery staple", ""},
+		{"another long password", ""},
+		{"ünïcödé pässwörd quïet", ""},
+		{"密码是一句很长的中文句子", ""},
+		{"j8#Lq2!vNw9z", ""},
+	}
+	for _, tt := range tests {
+		got := identity.ValidatePassword(tt.pw, personal...)
+		switch {
+		case tt.why == "" && got != "":
+			t.Errorf("ValidatePassword(%q) = %q, want accepted", tt.pw, got)
+		case tt.why != "" && !strings.Contains(got, tt.why):
+			t.Errorf("ValidatePassword(%q) = %q, want a message with %q", tt.pw, got, tt.why)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/trustelem/zxcvbn"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -36,15 +37,83 @@ const MinPasswordLength = 12
 // silently truncated.
 const maxPasswordLength = 1024
 
+// minPasswordScore is the zxcvbn score a password needs (0–4): 3 means an
+// estimated 10^8 guesses or more, which with argon2id's cost per guess is
+// out of reach of an online attack and expensive offline.
+const minPasswordScore = 3
+
 // ValidatePassword returns a message saying what is wrong with pw, or "".
-func ValidatePassword(pw string) string {
+// personal are the account's own texts (username, e-mail address, name):
+// a password made from them is refused, as are repeated characters and
+// anything the zxcvbn estimator finds easy to guess; the message says why.
+func ValidatePassword(pw string, personal ...string) string {
 	switch n := utf8.RuneCountInString(pw); {
 	case n < MinPasswordLength:
 		return fmt.Sprintf("Use at least %d characters.", MinPasswordLength)
 	case len(pw) > maxPasswordLength:
 		return fmt.Sprintf("Use at most %d characters.", maxPasswordLength)
 	}
-	return ""
+	lower := strings.ToLower(pw)
+	var inputs []string
+	for _, p := range personal {
+		p = strings.ToLower(strings.TrimSpace(p))
+		if p == "" {
+			continue
+		}
+		inputs = append(inputs, p)
+		local, _, _ := strings.Cut(p, "@")
+		if len(local) >= 3 && strings.Contains(lower, local) || len(p) >= 3 && strings.Contains(lower, p) {
+			return "Do not build the password from your username, e-mail address or name."
+		}
+	}
+	if distinct(pw) <= 3 {
+		return "Avoid repeating the same few characters; mix in other words or characters."
+	}
+	r := zxcvbn.PasswordStrength(pw, append(inputs, "restoredesk", "restore desk", "jdcloud"))
+	if r.Score >= minPasswordScore {
+		return ""
+	}
+	return "This password is easy to guess: " + weakness(r) + " A few unrelated words make a strong password."
+}
+
+// distinct counts the different characters in s.
+func distinct(s string) int {
+	seen := map[rune]bool{}
+	for _, r := range s {
+		seen[r] = true
+	}
+	return len(seen)
+}
+
+// weakness says, in plain words, what zxcvbn found weakest in a password.
+func weakness(r zxcvbn.Result) string {
+	worst, reason := 0, "it is short for its kind of characters."
+	for _, m := range r.Sequence {
+		if m.J-m.I+1 <= worst {
+			continue
+		}
+		var why string
+		switch m.Pattern {
+		case "repeat":
+			why = "it repeats a pattern (such as abcabc)."
+		case "sequence":
+			why = "it contains a sequence (such as 1234 or abcd)."
+		case "spatial":
+			why = "it follows a row or pattern on the keyboard (such as qwerty)."
+		case "date":
+			why = "it contains a date or a year."
+		case "dictionary":
+			if m.DictionaryName == "user_inputs" {
+				why = "it contains your name, the product's or another word tied to this account."
+			} else {
+				why = "it is made of a common password or word."
+			}
+		default:
+			continue
+		}
+		worst, reason = m.J-m.I+1, why
+	}
+	return reason
 }
 
 // Hasher hashes and verifies passwords with argon2id. It bounds how many

@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"maps"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +59,9 @@ func GrantsFromGroups(groups []string) Grants {
 	return g
 }
 
+// SSOActorName is the actor of the changes single sign-on claims make.
+const SSOActorName = "sso"
+
 // ErrSSOConflict: the identity provider's username or e-mail is already used
 // by another account here; accounts are never linked by e-mail.
 var ErrSSOConflict = errors.New("an account with this username or e-mail address already exists; ask an admin")
@@ -71,6 +75,7 @@ var ErrSSODisabled = errors.New("this account is disabled")
 // recorded, by the system via "sso"), and starts a session. Teams named in
 // groups that do not exist here are ignored.
 func (s *Service) SignInSSO(ctx context.Context, id SSOIdentity, client Client) (Session, error) {
+	client = client.clipped()
 	id.Username = normalizeUsername(id.Username)
 	id.Email = strings.TrimSpace(id.Email)
 	id.Name = strings.TrimSpace(id.Name)
@@ -78,7 +83,9 @@ func (s *Service) SignInSSO(ctx context.Context, id SSOIdentity, client Client) 
 		id.Name = id.Username
 	}
 	grants := GrantsFromGroups(id.Groups)
-	sys := Actor{Actor: audit.Actor{Name: audit.SystemName, ClientAddr: client.Addr, UserAgent: client.UserAgent}, Via: "sso"}
+	// Changes the claims drive are the identity provider's doing: their
+	// actor is "sso", not the person signing in nor the worker.
+	sys := Actor{Actor: audit.Actor{Name: SSOActorName, ClientAddr: client.Addr, UserAgent: client.UserAgent}, Via: "sso"}
 	var sess Session
 	err := s.db.Tx(ctx, func(tx *postgres.DB) error {
 		u, err := tx.UserByOIDC(ctx, id.Issuer, id.Subject)
@@ -158,17 +165,13 @@ func (s *Service) syncSSO(ctx context.Context, tx *postgres.DB, sys Actor, u pos
 			return err
 		}
 	}
-	if u.Admin != g.Admin || u.Auditor != g.Auditor {
-		if u.Admin != g.Admin {
-			changes["admin"] = map[string]any{"from": u.Admin, "to": g.Admin}
-		}
-		if u.Auditor != g.Auditor {
-			changes["auditor"] = map[string]any{"from": u.Auditor, "to": g.Auditor}
-		}
-		if err := tx.SetUserRoles(ctx, u.ID, g.Admin, g.Auditor); err != nil {
-			return err
-		}
+	// An admin claim waits for an admin here to confirm it, like a grant
+	// from the web pages; losing the claim revokes the role at once.
+	roles, err := s.changeRoles(ctx, tx, 0, u, g.Admin, g.Auditor)
+	if err != nil {
+		return err
 	}
+	maps.Copy(changes, roles)
 	if len(changes) > 0 {
 		if err := sys.record(ctx, tx, audit.AdminUserUpdated, audit.TargetUser, uid, 0,
 			map[string]any{"username": u.Username, "changes": changes}); err != nil {

@@ -14,6 +14,9 @@ type User struct {
 	Auditor  bool
 	Disabled bool
 	Teams    []Membership
+	// Patrons are the admins who created this account or asked for or
+	// confirmed its admin role: it may never change their access.
+	Patrons []int64
 }
 
 // Membership is a user's place in one team.

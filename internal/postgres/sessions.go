@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -101,88 +100,6 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context, idle time.Duration) erro
 		idle.Microseconds())
 	if err != nil {
 		return fmt.Errorf("delete expired sessions: %w", err)
-	}
-	return nil
-}
-
-// LockSignInKeys locks the throttle rows of keys (creating them), in key
-// order, until the transaction ends, and returns the latest time they are
-// blocked until, or zero when none is blocked now.
-func (d *DB) LockSignInKeys(ctx context.Context, keys []string) (time.Time, error) {
-	sorted := slices.Sorted(slices.Values(keys))
-	if _, err := d.db.Exec(ctx, `
-		INSERT INTO sign_in_failures (key, failures, last_failed_at, blocked_until)
-		SELECT k, 1, now() - interval '100 years', now() - interval '1 second' FROM unnest($1::text[]) AS k
-		ON CONFLICT (key) DO NOTHING`, sorted); err != nil {
-		return time.Time{}, fmt.Errorf("create sign-in throttle rows: %w", err)
-	}
-	var until *time.Time
-	err := d.db.QueryRow(ctx, `
-		WITH locked AS (SELECT key, blocked_until FROM sign_in_failures WHERE key = ANY($1) ORDER BY key FOR UPDATE)
-		SELECT max(blocked_until) FROM locked WHERE blocked_until > now()`, sorted).Scan(&until)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("lock sign-in throttle rows: %w", err)
-	}
-	if until == nil {
-		return time.Time{}, nil
-	}
-	return *until, nil
-}
-
-// UncountSignInFailure takes back one failure counted under key.
-func (d *DB) UncountSignInFailure(ctx context.Context, key string) error {
-	// A count of one goes with its row (failures must stay positive).
-	if _, err := d.db.Exec(ctx, `DELETE FROM sign_in_failures WHERE key = $1 AND failures <= 1`, key); err != nil {
-		return fmt.Errorf("uncount sign-in failure: %w", err)
-	}
-	if _, err := d.db.Exec(ctx, `UPDATE sign_in_failures SET failures = failures - 1 WHERE key = $1`, key); err != nil {
-		return fmt.Errorf("uncount sign-in failure: %w", err)
-	}
-	return nil
-}
-
-// RecordSignInFailure counts one more failure under key and returns the new
-// count. A count whose last failure is older than forget starts again at one.
-func (d *DB) RecordSignInFailure(ctx context.Context, key string, forget time.Duration) (int, error) {
-	var n int
-	err := d.db.QueryRow(ctx, `
-		INSERT INTO sign_in_failures AS f (key, failures) VALUES ($1, 1)
-		ON CONFLICT (key) DO UPDATE SET
-			failures = CASE WHEN f.last_failed_at < now() - $2 * interval '1 microsecond' THEN 1 ELSE f.failures + 1 END,
-			last_failed_at = now()
-		RETURNING failures`, key, forget.Microseconds()).Scan(&n)
-	if err != nil {
-		return 0, fmt.Errorf("record sign-in failure: %w", err)
-	}
-	return n, nil
-}
-
-// BlockSignIn blocks key for delay from now (never shortening a longer block).
-func (d *DB) BlockSignIn(ctx context.Context, key string, delay time.Duration) error {
-	_, err := d.db.Exec(ctx, `
-		UPDATE sign_in_failures SET blocked_until = greatest(blocked_until, now() + $2 * interval '1 microsecond')
-		WHERE key = $1`, key, delay.Microseconds())
-	if err != nil {
-		return fmt.Errorf("block sign-in: %w", err)
-	}
-	return nil
-}
-
-// ClearSignInFailures forgets the failures counted under key.
-func (d *DB) ClearSignInFailures(ctx context.Context, key string) error {
-	if _, err := d.db.Exec(ctx, `DELETE FROM sign_in_failures WHERE key = $1`, key); err != nil {
-		return fmt.Errorf("clear sign-in failures: %w", err)
-	}
-	return nil
-}
-
-// DeleteOldSignInFailures forgets failures last seen longer ago than forget.
-func (d *DB) DeleteOldSignInFailures(ctx context.Context, forget time.Duration) error {
-	_, err := d.db.Exec(ctx, `
-		DELETE FROM sign_in_failures WHERE last_failed_at < now() - $1 * interval '1 microsecond' AND blocked_until < now()`,
-		forget.Microseconds())
-	if err != nil {
-		return fmt.Errorf("delete old sign-in failures: %w", err)
 	}
 	return nil
 }

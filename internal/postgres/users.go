@@ -24,13 +24,20 @@ type User struct {
 	OIDCIssuer   *string   `db:"oidc_issuer"`
 	OIDCSubject  *string   `db:"oidc_subject"`
 	CreatedAt    time.Time `db:"created_at"`
+	// Separation of duties: an admin grant waiting for a second admin, and
+	// who created or elevated the account (nil: the system or the identity
+	// provider).
+	AdminPending     bool   `db:"admin_pending"`
+	CreatedBy        *int64 `db:"created_by"`
+	AdminRequestedBy *int64 `db:"admin_requested_by"`
+	AdminConfirmedBy *int64 `db:"admin_confirmed_by"`
 }
 
 // SSO reports whether the account is linked to a single sign-on identity.
 func (u User) SSO() bool { return u.OIDCIssuer != nil }
 
 const userColumns = `id, username, email, display_name, password_hash, disabled, admin, auditor,
-	oidc_issuer, oidc_subject, created_at`
+	oidc_issuer, oidc_subject, created_at, admin_pending, created_by, admin_requested_by, admin_confirmed_by`
 
 // LoadUser returns user id with their roles and memberships as they are now,
 // read through db (a pool or the caller's transaction). It is what every
@@ -38,8 +45,11 @@ const userColumns = `id, username, email, display_name, password_hash, disabled,
 // ErrNotFound when there is no such user.
 func LoadUser(ctx context.Context, db DBTX, id int64) (*policy.User, error) {
 	var u policy.User
-	err := db.QueryRow(ctx, `SELECT id, username, display_name, email, admin, auditor, disabled FROM users WHERE id = $1`, id).
-		Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.Admin, &u.Auditor, &u.Disabled)
+	err := db.QueryRow(ctx, `
+		SELECT id, username, display_name, email, admin, auditor, disabled,
+			array_remove(ARRAY[created_by, admin_requested_by, admin_confirmed_by], NULL)
+		FROM users WHERE id = $1`, id).
+		Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.Admin, &u.Auditor, &u.Disabled, &u.Patrons)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -105,6 +115,10 @@ type NewUser struct {
 	Auditor      bool
 	OIDCIssuer   string // with OIDCSubject: a single sign-on account
 	OIDCSubject  string
+	CreatedBy    int64 // the admin creating the account; 0: the system
+	// AdminPending: the admin role was asked for and waits for another
+	// admin's confirmation, requested by CreatedBy.
+	AdminPending bool
 }
 
 // InsertUser stores a new user and returns its id. A duplicate username or
@@ -113,10 +127,12 @@ type NewUser struct {
 func (d *DB) InsertUser(ctx context.Context, n NewUser) (int64, error) {
 	var id int64
 	err := d.db.QueryRow(ctx, `
-		INSERT INTO users (username, email, display_name, password_hash, admin, auditor, oidc_issuer, oidc_subject)
-		VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), NULLIF($8, ''))
+		INSERT INTO users (username, email, display_name, password_hash, admin, auditor, oidc_issuer, oidc_subject,
+			created_by, admin_pending, admin_requested_by)
+		VALUES ($1, $2, $3, $4, $5, $6, NULLIF($7, ''), NULLIF($8, ''), NULLIF($9, 0), $10, CASE WHEN $10 THEN NULLIF($9, 0) END)
 		RETURNING id`,
-		n.Username, n.Email, n.DisplayName, n.PasswordHash, n.Admin, n.Auditor, n.OIDCIssuer, n.OIDCSubject).Scan(&id)
+		n.Username, n.Email, n.DisplayName, n.PasswordHash, n.Admin, n.Auditor, n.OIDCIssuer, n.OIDCSubject,
+		n.CreatedBy, n.AdminPending).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("insert user: %w", err)
 	}
@@ -204,4 +220,44 @@ func (d *DB) HoldsUsersOrTeams(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("look for users and teams: %w", err)
 	}
 	return used, nil
+}
+
+// RequestAdmin marks user's admin role as asked for by admin by (0: the
+// identity provider), to wait for another admin's confirmation.
+func (d *DB) RequestAdmin(ctx context.Context, user, by int64) error {
+	tag, err := d.db.Exec(ctx, `
+		UPDATE users SET admin_pending = true, admin_requested_by = NULLIF($2, 0), admin_confirmed_by = NULL, updated_at = now()
+		WHERE id = $1 AND NOT admin`, user, by)
+	if err != nil {
+		return fmt.Errorf("request admin: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ConfirmAdmin grants user the admin role that waited for confirmation, as
+// confirmed by admin by (0: the system).
+func (d *DB) ConfirmAdmin(ctx context.Context, user, by int64) error {
+	tag, err := d.db.Exec(ctx, `
+		UPDATE users SET admin = true, admin_pending = false, admin_confirmed_by = NULLIF($2, 0), updated_at = now()
+		WHERE id = $1 AND admin_pending`, user, by)
+	if err != nil {
+		return fmt.Errorf("confirm admin: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// CancelAdminRequest withdraws a pending admin grant of user.
+func (d *DB) CancelAdminRequest(ctx context.Context, user int64) error {
+	if _, err := d.db.Exec(ctx, `
+		UPDATE users SET admin_pending = false, admin_requested_by = NULL, updated_at = now()
+		WHERE id = $1 AND admin_pending`, user); err != nil {
+		return fmt.Errorf("cancel admin request: %w", err)
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"restoredesk/internal/app"
 	"restoredesk/internal/audit"
@@ -68,7 +69,8 @@ type Server struct {
 	Pool     *pgxpool.Pool
 	Identity *identity.Service
 	Logs     *Buffer
-	Restore  *Restore // the restore workflow: simulator, lifecycle
+	Metrics  *prometheus.Registry // what /metrics serves
+	Restore  *Restore             // the restore workflow: simulator, lifecycle
 
 	config app.Config // what Start gave app.New; RunWorker builds replicas from it
 }
@@ -107,7 +109,7 @@ func Start(t testing.TB, o Options) *Server {
 	hs.Config.Handler = a.Web
 	hs.Start()
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Echo: a.Web, Pool: o.Pool, Identity: a.Identity, Logs: logs, config: cfg,
+	return &Server{URL: hs.URL, Echo: a.Web, Pool: o.Pool, Identity: a.Identity, Logs: logs, Metrics: a.Metrics, config: cfg,
 		Restore: &Restore{Sim: sim.sim, Cloud: a.Cloud, Lifecycle: a.Lifecycle, DeploymentID: a.DeploymentID}}
 }
 

@@ -20,6 +20,9 @@ type AuditEvent struct {
 	ClientAddr string // "" when hidden from the viewer
 	UserAgent  string
 	Details    []KV // sorted by key; values are compact JSON for anything but strings
+	// Flag draws a reviewer's eye to the event ("admin created an admin"),
+	// "" for most events.
+	Flag string
 }
 
 // KV is one key: value pair of an event's details.
