@@ -342,7 +342,8 @@ func submitThroughForm(t *testing.T, c *testkit.Client) int64 {
 			switch {
 			case s.Is("textarea"):
 				v.Set(name, s.Text())
-			case s.AttrOr("type", "") == "checkbox":
+			case s.AttrOr("type", "") == "checkbox", s.AttrOr("type", "") == "radio":
+				// A browser sends a checkbox or a radio button only when checked.
 				if _, ok := s.Attr("checked"); ok {
 					v.Set(name, s.AttrOr("value", "on"))
 				}
