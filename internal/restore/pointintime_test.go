@@ -61,7 +61,7 @@ func TestPointInTimeWorkerRechecks(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name   string
-		spoil func(f *fixture, id int64)
+		spoil  func(f *fixture, id int64)
 		reason string
 	}{
 		{"moment outside the window", func(f *fixture, id int64) {
