@@ -12,6 +12,7 @@ import (
 
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/logging"
+	"restoredesk/internal/pricing"
 )
 
 // config is every setting of the README's configuration table, read once from the environment.
@@ -39,6 +40,7 @@ type config struct {
 	OIDCClientSecret string
 	OIDCGroupsClaim  string
 	DataDir          string
+	Prices           *pricing.Table // PRICE_TABLE, or the shipped table
 }
 
 // minSessionKeyLen is the shortest SESSION_KEYS entry accepted: 32 bytes of
@@ -85,6 +87,9 @@ func parseConfig(getenv func(string) string, needCloud bool) (config, error) {
 		if *d.dst, err = parseDuration(d.name, getenv(d.name), d.def); err != nil {
 			return c, err
 		}
+	}
+	if c.Prices, err = pricing.Load(strings.TrimSpace(getenv("PRICE_TABLE"))); err != nil {
+		return c, fmt.Errorf("PRICE_TABLE %q: %w", getenv("PRICE_TABLE"), err)
 	}
 	if c.LogLevel, err = logging.ParseLevel(orDefault(getenv("LOG_LEVEL"), "info")); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL %q: %w", getenv("LOG_LEVEL"), err)
