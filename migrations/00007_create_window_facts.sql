@@ -30,7 +30,9 @@ CREATE TABLE duplicate_instances (
     jd_created_at text NOT NULL DEFAULT '',   -- createTime as JD Cloud reports it
     found_at      timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX duplicate_instances_request ON duplicate_instances (request_id);
+-- A request's duplicates, and the admins' newest-first list, in index order.
+CREATE INDEX duplicate_instances_request ON duplicate_instances (request_id, found_at, instance_id);
+CREATE INDEX duplicate_instances_found ON duplicate_instances (found_at DESC, instance_id);
 
 -- +goose Down
 DROP TABLE duplicate_instances;

@@ -79,7 +79,7 @@ func appConfig(cfg config, pool *pgxpool.Pool, log *slog.Logger, cloud app.Cloud
 		TrustedProxies:  cfg.TrustedProxies, SSO: ssoConfig(cfg),
 		Identity:          identity.Config{IdleTimeout: cfg.SessionIdleTimeout, AbsoluteTimeout: cfg.SessionMaxAge},
 		SessionPersistent: cfg.SessionPersistent,
-		Cloud:             cloud, ApprovalTTL: cfg.ApprovalTTL, AuditCheckpoint: cfg.AuditCheckpoint,
+		Cloud:             cloud, ApprovalTTL: cfg.ApprovalTTL, AuditCheckpoint: cfg.AuditCheckpoint, Prices: cfg.Prices,
 		Worker: restore.WorkerConfig{VisibilityWindow: cfg.VisibilityWindow, BuildTimeout: cfg.BuildTimeout,
 			ClientTimeout: cfg.JDCloudTimeout, RetryBudget: cfg.RetryBudget},
 	}

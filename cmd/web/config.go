@@ -12,6 +12,7 @@ import (
 
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/logging"
+	"restoredesk/internal/pricing"
 )
 
 // config is every setting of the README's configuration table, read once from the environment.
@@ -48,6 +49,7 @@ type config struct {
 	// InsecureHTTP accepts an http:// BASE_URL outside demo mode (cookies
 	// without Secure, no HSTS): for a test rig without TLS, never production.
 	InsecureHTTP bool
+	Prices       *pricing.Table // PRICE_TABLE, or the shipped table
 }
 
 // minSessionKeyLen is the shortest SESSION_KEYS entry accepted: 32 bytes of
@@ -106,6 +108,9 @@ func parseConfig(getenv func(string) string, needCloud bool) (config, error) {
 	if c.SessionIdleTimeout > c.SessionMaxAge {
 		return c, fmt.Errorf("SESSION_IDLE_TIMEOUT %s is longer than SESSION_MAX_AGE %s: a session cannot idle longer than it lives",
 			c.SessionIdleTimeout, c.SessionMaxAge)
+	}
+	if c.Prices, err = pricing.Load(strings.TrimSpace(getenv("PRICE_TABLE"))); err != nil {
+		return c, fmt.Errorf("PRICE_TABLE %q: %w", getenv("PRICE_TABLE"), err)
 	}
 	if c.LogLevel, err = logging.ParseLevel(orDefault(getenv("LOG_LEVEL"), "info")); err != nil {
 		return c, fmt.Errorf("LOG_LEVEL %q: %w", getenv("LOG_LEVEL"), err)

@@ -28,6 +28,7 @@ import (
 	"restoredesk/internal/identity"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/pricing"
 	"restoredesk/internal/restore"
 )
 
@@ -65,6 +66,8 @@ type Config struct {
 	Worker restore.WorkerConfig
 	// AuditCheckpoint is how often the audit chain's head is logged (default 1h).
 	AuditCheckpoint time.Duration
+	// Prices is the price table estimates come from (default: the shipped one).
+	Prices *pricing.Table
 }
 
 // Cloud is the JD Cloud key pair and client options (endpoint, HTTP client,
@@ -136,7 +139,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Pool: cfg.Pool, Log: cfg.Log, Sessions: store, Metrics: httpMetrics,
 		TrustedProxies: cfg.TrustedProxies, Demo: cfg.Demo, SecureCookies: cfg.SecureCookies,
 		Planner: restore.NewPlanner(postgres.New(cfg.Pool), cloud(nil), cfg.Log), Lifecycle: life,
-		Identity: ids, Cloud: cloud(nil),
+		Identity: ids, Cloud: cloud(nil), Prices: cfg.Prices,
+	}
+	if deps.Prices == nil {
+		deps.Prices = pricing.Shipped()
 	}
 	if cfg.Demo {
 		deps.DemoUsers = demo.Descriptions()

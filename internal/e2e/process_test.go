@@ -26,6 +26,7 @@ import (
 	"restoredesk/internal/jdcloud/jdcloudsim"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/postgres/postgrestest"
+	"restoredesk/internal/request"
 	"restoredesk/internal/restore"
 	"restoredesk/internal/testkit"
 )
@@ -54,6 +55,8 @@ func TestProcesses(t *testing.T) {
 	t.Run("two tagged instances", func(t *testing.T) { t.Parallel(); testTwoTagged(t, bin) })
 	t.Run("a minute of throttled creates", func(t *testing.T) { t.Parallel(); testThrottledMinute(t, bin) })
 	t.Run("database outage", func(t *testing.T) { t.Parallel(); testDatabaseOutage(t, bin) })
+	t.Run("point in time: dropped create", func(t *testing.T) { t.Parallel(); testDroppedCreateByTime(t, bin) })
+	t.Run("point in time: worker killed during create", func(t *testing.T) { t.Parallel(); testWorkerKilledByTime(t, bin) })
 }
 
 // procPassword is the password of the users the tests create with the CLI.
@@ -518,6 +521,13 @@ func testWorkerKilled(t *testing.T, bin string) {
 // runs, so only the worker processes may execute it).
 func submitAndApprove(t *testing.T, w *world) int64 {
 	t.Helper()
+	return submitAndApproveKind(t, w, request.FromBackup)
+}
+
+// submitAndApproveKind is submitAndApprove for a backup or, with
+// request.ToPointInTime, the source as it was three hours ago.
+func submitAndApproveKind(t *testing.T, w *world, kind request.Kind) int64 {
+	t.Helper()
 	ctx := t.Context()
 	db := postgres.New(w.pool)
 	load := func(name string) audit.Actor {
@@ -538,13 +548,18 @@ func submitAndApprove(t *testing.T, w *world) int64 {
 	}
 	planner := restore.NewPlanner(db, jdcloud.New(jdcloudsim.DemoAccessKey, jdcloudsim.DemoSecretKey, jdcloud.WithEndpoint(ep)), nil)
 	d := restore.Draft{Key: rand.Text(), Team: strconv.FormatInt(u.Teams[0].TeamID, 10), Region: "cn-north-1",
-		Source: "mysql-payorders1", Reason: "process test: restore last night's orders"}
+		Source: "mysql-payorders1", Reason: "process test: restore last night's orders", Kind: string(kind)}
+	if kind == request.ToPointInTime {
+		d.RestoreAt = time.Now().Add(-3 * time.Hour).In(restore.DefaultZone).Format("2006-01-02T15:04")
+	}
 	ch, err := planner.Choices(ctx, u, d)
-	if err != nil || len(ch.Backups) == 0 {
+	if err != nil || (kind != request.ToPointInTime && len(ch.Backups) == 0) {
 		t.Fatalf("choices: %v (%s)", err, ch.LookupErr)
 	}
 	d = ch.Suggested
-	d.Backup = ch.Backups[0].BackupID
+	if kind != request.ToPointInTime {
+		d.Backup = ch.Backups[0].BackupID
+	}
 	if ch, err = planner.Choices(ctx, u, d); err != nil {
 		t.Fatal(err)
 	}

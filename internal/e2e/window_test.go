@@ -18,6 +18,7 @@ import (
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/jdcloud/jdcloudsim"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/request"
 	"restoredesk/internal/restore"
 )
 
@@ -372,5 +373,59 @@ func testDatabaseOutage(t *testing.T, bin string) {
 	}
 	if strings.Contains(p.out.String(), `"status":500`) {
 		t.Errorf("a page answered 500 during the outage")
+	}
+}
+
+// wantRestorePoint asserts that the simulator restored request id's instance
+// to the moment the request asked for.
+func (w *world) wantRestorePoint(id int64, instanceID string) {
+	w.t.Helper()
+	r, err := postgres.New(w.pool).Request(w.t.Context(), id)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var got struct{ RestorePoint time.Time }
+	w.controlJSON("/instances/cn-north-1/"+instanceID+"/restore-point", &got)
+	if r.RestoreTime == nil || !got.RestorePoint.Equal(*r.RestoreTime) {
+		w.t.Errorf("the simulator restored to %s, the request asked for %v", got.RestorePoint, r.RestoreTime)
+	}
+}
+
+// testDroppedCreateByTime: the point-in-time create is performed and its
+// answer lost; the worker adopts the tagged instance, never creates twice.
+func testDroppedCreateByTime(t *testing.T, bin string) {
+	w := newWorld(t, bin, "createInstanceByTime:drop-next=1,visibility-delay=2s")
+	id := submitAndApproveKind(t, w, request.ToPointInTime)
+	p := w.worker("web worker")
+	r := w.waitFinal(id, p)
+	w.wantOneInstance(id, r)
+	w.wantRestorePoint(id, r.InstanceID)
+	if st := w.simStats(); st.Injected["drop"] != 1 || st.Calls[jdcloud.OpCreateInstanceByTime] != 1 {
+		t.Errorf("the simulator dropped %d answers of %d point-in-time creates, want 1 of 1", st.Injected["drop"],
+			st.Calls[jdcloud.OpCreateInstanceByTime])
+	}
+	if adopted := w.events(id, audit.RequestInstanceAdopted); adopted != 1 {
+		t.Errorf("%d request.instance_adopted events, want 1", adopted)
+	}
+}
+
+// testWorkerKilledByTime: a worker is SIGKILLed after JD Cloud performed its
+// point-in-time create and before it recorded the answer; the next worker
+// adopts the instance by its tag.
+func testWorkerKilledByTime(t *testing.T, bin string) {
+	w := newWorld(t, bin, "createInstanceByTime:latency=4s")
+	first := w.worker("web worker 1")
+	id := submitAndApproveKind(t, w, request.ToPointInTime)
+	waitFor(t, 20*time.Second, "the simulator to perform the create", func() bool { return w.simStats().Creates == 1 }, first)
+	first.kill()
+	if r := w.request(id); r.Status != string(restore.Provisioning) || r.CreateSentAt == nil || r.InstanceID != "" {
+		t.Fatalf("the kill missed the window: request is %s, create sent at %v, instance %q", r.Status, r.CreateSentAt, r.InstanceID)
+	}
+	second := w.worker("web worker 2")
+	r := w.waitFinalWithin(60*time.Second, id, second)
+	w.wantOneInstance(id, r)
+	w.wantRestorePoint(id, r.InstanceID)
+	if adopted, created := w.events(id, audit.RequestInstanceAdopted), w.events(id, audit.RequestInstanceCreated); adopted != 1 || created != 0 {
+		t.Errorf("%d request.instance_adopted and %d request.instance_created events, want 1 and 0", adopted, created)
 	}
 }

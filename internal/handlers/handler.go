@@ -14,6 +14,7 @@ import (
 	"restoredesk/internal/identity"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/pricing"
 	"restoredesk/internal/restore"
 )
 
@@ -32,6 +33,7 @@ type Deps struct {
 	Identity       *identity.Service  // sign-in, sessions, accounts
 	SSO            *SSO               // single sign-on; nil when not configured
 	Cloud          *jdcloud.Client    // JD Cloud, for the admin's ownership pages; nil: not configured
+	Prices         *pricing.Table     // cost estimates
 }
 
 // Handler holds the dependencies shared by every handler method.

@@ -142,6 +142,10 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 		CanRequestAgain: policy.CanRequestAgain(u, pr),
 	}
 	d.Kind = r.Kind.Label()
+	var spec jdcloud.RestoredInstanceSpec
+	if json.Unmarshal(r.Spec, &spec) == nil {
+		d.Estimate, d.EstimateLabel = h.estimate(r.Region, spec.InstanceClass, spec.InstanceStorageType, spec.InstanceStorageGB, spec.ChargeSpec)
+	}
 	if r.Kind == request.ToPointInTime && r.RestoreTime != nil {
 		d.Backup = ""
 		d.RestorePoint = pointInTime(*r.RestoreTime)

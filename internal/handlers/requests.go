@@ -69,7 +69,7 @@ func (h *Handler) newRequestForm(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := requestFormView(ch.Suggested, ch, nil)
+	f := h.requestFormView(ch.Suggested, ch, nil)
 	f.FromRequest = from
 	noStore(c)
 	if c.QueryParam("partial") == "1" {
@@ -126,11 +126,11 @@ func (h *Handler) createRequest(c echo.Context) error {
 	}
 	noStore(c)
 	return render(c, http.StatusUnprocessableEntity,
-		views.NewRequestPage(h.page(c, "New restore request", "new"), requestFormView(d, ch, problems)))
+		views.NewRequestPage(h.page(c, "New restore request", "new"), h.requestFormView(d, ch, problems)))
 }
 
 // requestFormView maps the draft and its choices to the form's view model.
-func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]string) views.RequestForm {
+func (h *Handler) requestFormView(d restore.Draft, ch restore.Choices, problems map[string]string) views.RequestForm {
 	// A field that does not apply to the engine is hidden, unless it was sent
 	// anyway and refused: then it shows, with its value and its problem.
 	// The period fields show only with prepaid billing, so their problems
@@ -210,6 +210,12 @@ func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]st
 			f.LookupErr = ch.PointInTimeRefusal
 		}
 	}
+	if d.Class != "" {
+		gb, _ := strconv.Atoi(strings.TrimSpace(d.Storage))
+		period, _ := strconv.Atoi(strings.TrimSpace(d.Period))
+		f.Estimate, f.EstimateLabel = h.estimate(d.Region, d.Class, d.StorageType, gb,
+			jdcloud.ChargeSpec{ChargeMode: d.ChargeMode, ChargeUnit: d.PeriodUnit, ChargeDuration: period})
+	}
 	for _, k := range ch.Classes {
 		f.Classes = append(f.Classes, views.Option{Value: k.Code, Label: k.Label()})
 	}
@@ -248,6 +254,16 @@ func requestFormView(d restore.Draft, ch restore.Choices, problems map[string]st
 	f.Archs = []views.Option{{Value: jdcloud.InstanceTypeCluster, Label: "Primary and standby (cluster)"},
 		{Value: jdcloud.InstanceTypeStandalone, Label: "Single node (standalone)"}}
 	return f
+}
+
+// estimate is the cost of an instance in words and the label every estimate
+// carries, or "No estimate" with why.
+func (h *Handler) estimate(region, class, storageType string, gb int, charge jdcloud.ChargeSpec) (text, label string) {
+	e, ok := h.Prices.Estimate(region, class, storageType, gb, charge)
+	if !ok {
+		return "No estimate", "the price table has no list price for " + class
+	}
+	return e.String(), e.Label()
 }
 
 // policyRequest is what the policy needs of a stored request.

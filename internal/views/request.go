@@ -17,6 +17,8 @@ type RequestDetail struct {
 	Kind           string // what is restored, in words: "A backup", "A point in time"
 	Backup         string
 	RestorePoint   string // the moment restored, in Beijing time and UTC (point in time)
+	Estimate       string // what the instance costs at list price, or "No estimate"
+	EstimateLabel  string // "estimate, list price, as of …", or why there is none
 	Engine         string
 	Params         []Param
 	Reason         string

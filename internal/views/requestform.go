@@ -42,6 +42,9 @@ type RequestForm struct {
 	RestoreHint            string
 	RestoreMin, RestoreMax string // datetime-local bounds
 	RestoreEcho            string
+	// Estimate is what the instance costs at list price, and the words it
+	// carries ("estimate, list price, as of …"), or "No estimate" and why.
+	Estimate, EstimateLabel string
 }
 
 // RequestValues are the form's fields as typed.
