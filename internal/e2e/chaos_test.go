@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/http/cookiejar"
@@ -680,6 +681,11 @@ func (c *chaos) verdict(deploymentID string) {
 	var ready, failed, dups, stuck int
 	var problems []string
 	explain := map[int64][]string{}
+	kinds := map[string]int{} // problem kind → how many
+	note := func(id int64, kind, format string, args ...any) {
+		kinds[kind]++
+		explain[id] = append(explain[id], kind+": "+fmt.Sprintf(format, args...))
+	}
 	for _, r := range reqs {
 		ins := tagged[r.id]
 		switch {
@@ -689,26 +695,26 @@ func (c *chaos) verdict(deploymentID string) {
 			failed++
 		case !restore.Status(r.status).Terminal():
 			stuck++
-			explain[r.id] = append(explain[r.id], fmt.Sprintf("stuck: still %s %s after the faults stopped", r.status, chaosSettle))
+			note(r.id, "stuck", "still %s %s after the faults stopped", r.status, chaosSettle)
 		}
 		if len(ins) > 1 {
 			dups++
-			explain[r.id] = append(explain[r.id], fmt.Sprintf("duplicate: %d instances carry its tag", len(ins)))
+			note(r.id, "duplicate", "%d instances carry its tag", len(ins))
 		}
 		for _, in := range ins {
 			if in.InstanceID != r.instance && !strings.Contains(named[r.id], in.InstanceID) {
-				explain[r.id] = append(explain[r.id], fmt.Sprintf("orphan: %s (%s) carries its tag, but the request records %q "+
-					"and no request.duplicate_instance event names it", in.InstanceID, in.InstanceStatus, r.instance))
+				note(r.id, "orphan", "%s (%s) carries its tag, but the request records %q and no request.duplicate_instance event names it",
+					in.InstanceID, in.InstanceStatus, r.instance)
 			}
 			if r.status == string(restore.Failed) && in.InstanceStatus == jdcloud.StatusRunning {
-				explain[r.id] = append(explain[r.id], fmt.Sprintf("wrong failure: failed, but its instance %s is RUNNING", in.InstanceID))
+				note(r.id, "wrong failure", "failed, but its instance %s is RUNNING", in.InstanceID)
 			}
 		}
 		if r.status == string(restore.Failed) && strings.TrimSpace(r.reason) == "" {
-			explain[r.id] = append(explain[r.id], "failed without a reason")
+			note(r.id, "no reason", "failed without a reason")
 		}
 		if r.status == string(restore.Ready) && !slices.ContainsFunc(ins, func(in jdcloud.Instance) bool { return in.InstanceID == r.instance }) {
-			explain[r.id] = append(explain[r.id], fmt.Sprintf("ready with %q, which the simulator does not hold under its tag", r.instance))
+			note(r.id, "unknown instance", "ready with %q, which the simulator does not hold under its tag", r.instance)
 		}
 	}
 	for _, in := range strays {
@@ -755,7 +761,11 @@ func (c *chaos) verdict(deploymentID string) {
 			continue // the first ones in full; the rest in a line each
 		}
 		for _, in := range tagged[id] {
-			fmt.Printf("  instance %s: %s, created %s\n", in.InstanceID, in.InstanceStatus, in.CreateTime)
+			created := in.CreateTime
+			if at, err := jdcloud.ParseTime(in.CreateTime); err == nil {
+				created = at.UTC().Format("15:04:05")
+			}
+			fmt.Printf("  instance %s: %s, created %s\n", in.InstanceID, in.InstanceStatus, created)
 		}
 		for _, e := range c.history(id) {
 			fmt.Printf("  %s\n", e)
@@ -763,6 +773,14 @@ func (c *chaos) verdict(deploymentID string) {
 	}
 	for _, p := range problems {
 		fmt.Printf("%s\n", p)
+	}
+
+	if len(kinds) > 0 {
+		var parts []string
+		for _, k := range slices.Sorted(maps.Keys(kinds)) {
+			parts = append(parts, fmt.Sprintf("%d %s", kinds[k], k))
+		}
+		fmt.Printf("chaos: problems found: %s\n", strings.Join(parts, ", "))
 	}
 
 	fmt.Println()
@@ -806,7 +824,10 @@ func (c *chaos) history(id int64) []string {
 		if err := rows.Scan(&at, &action, &details); err != nil {
 			return append(out, "(history: "+err.Error()+")")
 		}
-		if len(details) > 240 {
+		switch {
+		case action == "request.created":
+			details = "" // the whole spec, the same for every request of the run
+		case len(details) > 240:
 			details = details[:240] + "…"
 		}
 		out = append(out, fmt.Sprintf("%s %s %s", at.UTC().Format("15:04:05.000"), action, details))
