@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -775,10 +776,19 @@ func (c *chaos) verdict(deploymentID string) {
 		fmt.Printf("%s\n", p)
 	}
 
+	reasons := map[string]int{}
+	for _, r := range reqs {
+		if r.status == string(restore.Failed) {
+			reasons[chaosReasonShape.ReplaceAllString(r.reason, "…")]++
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(reasons)) {
+		fmt.Printf("chaos: failed ×%d: %s\n", reasons[k], k)
+	}
 	if len(kinds) > 0 {
 		var parts []string
 		for _, k := range slices.Sorted(maps.Keys(kinds)) {
-			parts = append(parts, fmt.Sprintf("%d %s", kinds[k], k))
+			parts = append(parts, fmt.Sprintf("%s ×%d", k, kinds[k]))
 		}
 		fmt.Printf("chaos: problems found: %s\n", strings.Join(parts, ", "))
 	}
@@ -808,6 +818,10 @@ func (c *chaos) verdict(deploymentID string) {
 	}
 	fmt.Println(summary)
 }
+
+// chaosReasonShape matches what differs between failure reasons of one
+// kind (instance and JD Cloud request ids), to count them together.
+var chaosReasonShape = regexp.MustCompile(`\b[a-z]+-[a-z0-9]{10}\b|request id [a-z0-9]+`)
 
 // history is request id's audit events, one line each, oldest first.
 func (c *chaos) history(id int64) []string {
