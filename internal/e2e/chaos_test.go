@@ -24,6 +24,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"restoredesk/internal/audit"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/request"
@@ -663,7 +664,7 @@ func (c *chaos) verdict(deploymentID string) {
 	// The instances each request names in request.duplicate_instance events.
 	named := map[int64]string{}
 	evRows, err := c.w.pool.Query(ctx, `SELECT target_id, details::text FROM audit_events
-		WHERE action = 'request.duplicate_instance' AND target_type = 'request'`)
+		WHERE action = $1 AND target_type = 'request'`, audit.RequestDuplicate)
 	if err != nil {
 		t.Fatal(err)
 	}
