@@ -725,6 +725,10 @@ func (c *chaos) verdict(deploymentID string) {
 			in.InstanceID, in.InstanceStatus, restore.TagKey, v))
 	}
 
+	if len(reqs) == 0 {
+		problems = append(problems, "no request was filed, so nothing was measured; the filers' last error: "+c.lastErr.Load().(string))
+	}
+
 	auditOK := true
 	cmd := exec.Command(c.bin, "audit", "verify")
 	cmd.Env = c.w.env

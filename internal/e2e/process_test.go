@@ -388,8 +388,8 @@ func requestForm(b browser, reason string) (url.Values, error) {
 			switch {
 			case s.Is("textarea"):
 				v.Set(name, s.Text())
-			case s.AttrOr("type", "") == "checkbox":
-				if _, ok := s.Attr("checked"); ok {
+			case s.AttrOr("type", "") == "checkbox" || s.AttrOr("type", "") == "radio":
+				if _, ok := s.Attr("checked"); ok { // a browser sends only the checked ones
 					v.Set(name, s.AttrOr("value", "on"))
 				}
 			default:
