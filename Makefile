@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help run test bench generate lint db-stop build
+.PHONY: help run test bench chaos generate lint db-stop build
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -15,6 +15,9 @@ test: ## Run the whole suite: formatting, vet, templ drift, tests (race detector
 
 bench: ## Run the benchmarks and print their figures
 	@scripts/bench.sh
+
+chaos: ## The chaos run (under 10 minutes, not part of make test): faults, kill -9, a PostgreSQL restart; prints N requests: R ready, F failed, D duplicates, S stuck, audit ok|broken
+	@scripts/chaos.sh
 
 generate: ## Regenerate the templ views
 	go tool templ generate

@@ -5,6 +5,10 @@
 #   scripts/pgcluster.sh start DIR [PORT]   initialise DIR if needed, start the server if
 #                                           it is not running, print its DATABASE_URL
 #   scripts/pgcluster.sh stop DIR           stop the server (data is kept)
+#   scripts/pgcluster.sh crash-restart DIR [SECONDS]
+#                                           stop the server without a shutdown (pg_ctl -m
+#                                           immediate), wait SECONDS, start it again; for
+#                                           `make chaos`
 #   scripts/pgcluster.sh url DIR            print the DATABASE_URL
 #
 # initdb and postgres refuse to run as root, so as root they run as the
@@ -36,7 +40,7 @@ location() {
 }
 
 cmd=${1:-}; dir=${2:-}
-[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: $0 start|stop|url DIR [PORT]"
+[ -n "$cmd" ] && [ -n "$dir" ] || die "usage: $0 start|stop|crash-restart|destroy|url DIR [PORT|SECONDS]"
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 PG=$(bindir)
@@ -85,6 +89,15 @@ stop)
     as_pg "$PG/pg_ctl" -D "$loc/data" -m fast -w stop >/dev/null
     echo "pgcluster: stopped $loc" >&2
   fi
+  ;;
+crash-restart)
+  # The database "crashes" (no shutdown checkpoint: crash recovery on start), stays down
+  # for SECONDS (default 0) and comes back on its port; PG_EXTRA_OPTS must be as at start.
+  loc=$(location "$dir")
+  [ -f "$loc/data/PG_VERSION" ] || die "no cluster in $dir"
+  as_pg "$PG/pg_ctl" -D "$loc/data" -m immediate -w stop >/dev/null
+  sleep "${3:-0}"
+  "$0" start "$dir" >/dev/null
   ;;
 destroy)
   loc=$(location "$dir")

@@ -326,19 +326,66 @@ func (w *world) waitFinalWithin(d time.Duration, id int64, procs ...*proc) reque
 }
 
 // submitThroughForm fills the request form as a browser without JavaScript
-// does (choose the source, "Update choices", take the newest backup, update
-// again), then submits it, and returns the new request's id.
+// does and submits it (see requestForm), and returns the new request's id.
 func submitThroughForm(t *testing.T, c *testkit.Client) int64 {
 	t.Helper()
-	form := func(q url.Values) url.Values {
-		resp, body := c.Get(t, "/requests/new?"+q.Encode())
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("request form: %d\n%s", resp.StatusCode, body)
-		}
-		d, err := goquery.NewDocumentFromReader(strings.NewReader(body))
+	b := testBrowser{t, c}
+	v, err := requestForm(b, "process test: restore last night's orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := submitForm(b, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// page is an answer as a browser that does not follow redirects sees it.
+type page struct {
+	status   int
+	location string
+	body     string
+}
+
+// browser is what requestForm and submitForm need of a browser: GET a page
+// and POST a form, without following redirects.
+type browser interface {
+	get(path string) (page, error)
+	postForm(path string, v url.Values) (page, error)
+}
+
+// testBrowser is a testkit.Client as a browser; it fails the test on transport errors.
+type testBrowser struct {
+	t *testing.T
+	c *testkit.Client
+}
+
+func (b testBrowser) get(path string) (page, error) {
+	resp, body := b.c.Get(b.t, path)
+	return page{resp.StatusCode, resp.Header.Get("Location"), body}, nil
+}
+
+func (b testBrowser) postForm(path string, v url.Values) (page, error) {
+	resp, body := b.c.PostForm(b.t, path, v)
+	return page{resp.StatusCode, resp.Header.Get("Location"), body}, nil
+}
+
+// requestForm fills the request form as a browser without JavaScript does
+// (choose the source, "Update choices", take the newest backup, update
+// again) and returns the values it would submit, with reason.
+func requestForm(b browser, reason string) (url.Values, error) {
+	load := func(q url.Values) (*goquery.Document, error) {
+		p, err := b.get("/requests/new?" + q.Encode())
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
+		if p.status != http.StatusOK {
+			return nil, fmt.Errorf("request form: %d\n%s", p.status, p.body)
+		}
+		return goquery.NewDocumentFromReader(strings.NewReader(p.body))
+	}
+	values := func(d *goquery.Document) url.Values {
 		v := url.Values{}
 		d.Find("#request-form input[name], #request-form textarea[name]").Each(func(_ int, s *goquery.Selection) {
 			name := s.AttrOr("name", "")
@@ -363,26 +410,39 @@ func submitThroughForm(t *testing.T, c *testkit.Client) int64 {
 		})
 		return v
 	}
-	v := form(url.Values{"source": {"mysql-payorders1"}})
-	var newest string
-	resp, body := c.Get(t, "/requests/new?"+v.Encode())
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("request form: %d", resp.StatusCode)
+	d, err := load(url.Values{"source": {"mysql-payorders1"}})
+	if err != nil {
+		return nil, err
 	}
-	d, _ := goquery.NewDocumentFromReader(strings.NewReader(body))
-	newest = d.Find("#backup option[value!='']").First().AttrOr("value", "")
+	v := values(d)
+	if d, err = load(v); err != nil {
+		return nil, err
+	}
+	newest := d.Find("#backup option[value!='']").First().AttrOr("value", "")
 	if newest == "" {
-		t.Fatalf("the form offers no backup of mysql-payorders1:\n%s", body)
+		return nil, fmt.Errorf("the form offers no backup of mysql-payorders1:\n%s", d.Text())
 	}
 	v.Set("backup", newest)
-	v = form(v)
-	v.Set("reason", "process test: restore last night's orders")
-	resp, body = c.PostForm(t, "/requests", v)
-	id, err := strconv.ParseInt(strings.TrimPrefix(resp.Header.Get("Location"), "/requests/"), 10, 64)
-	if resp.StatusCode != http.StatusSeeOther || err != nil {
-		t.Fatalf("submit: %d %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+	if d, err = load(v); err != nil {
+		return nil, err
 	}
-	return id
+	v = values(d)
+	v.Set("reason", reason)
+	return v, nil
+}
+
+// submitForm posts the request form's values and returns the request's id.
+// Posting the same values again lands on the same request (the form's key).
+func submitForm(b browser, v url.Values) (int64, error) {
+	p, err := b.postForm("/requests", v)
+	if err != nil {
+		return 0, err
+	}
+	id, err := strconv.ParseInt(strings.TrimPrefix(p.location, "/requests/"), 10, 64)
+	if p.status != http.StatusSeeOther || err != nil {
+		return 0, fmt.Errorf("submit: %d %q\n%s", p.status, p.location, p.body)
+	}
+	return id, nil
 }
 
 // wantOneInstance asserts the simulator performed exactly one create, the one

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"restoredesk/internal/jdcloud"
 )
 
 // ControlHandler returns the simulator's control API, a plain JSON/text API for tests and
@@ -23,6 +25,8 @@ import (
 //	                                    {"restorePoint": RFC 3339 UTC} of an instance made by
 //	                                    createInstanceByTime, as the simulator understood it
 //	GET    /instances/{region}?tag=k=v  instances with tag k=v, visible yet or not
+//	GET    /instances/{region}?tag-key=k instances carrying tag key k whatever its value, visible
+//	                                    yet or not (a chaos run counts duplicates with it)
 //	GET    /seed                        SeedOwnership as JSON
 func (s *Sim) ControlHandler() http.Handler {
 	mux := http.NewServeMux()
@@ -89,9 +93,14 @@ func (s *Sim) ControlHandler() http.Handler {
 		writeControlJSON(w, http.StatusOK, map[string]string{"restorePoint": at.UTC().Format(time.RFC3339)})
 	})
 	mux.HandleFunc("GET /instances/{region}", func(w http.ResponseWriter, r *http.Request) {
-		k, v, ok := strings.Cut(r.URL.Query().Get("tag"), "=")
+		q := r.URL.Query()
+		if k := q.Get("tag-key"); k != "" {
+			writeControlJSON(w, http.StatusOK, nonNil(s.instancesWithTagKey(r.PathValue("region"), k)))
+			return
+		}
+		k, v, ok := strings.Cut(q.Get("tag"), "=")
 		if !ok || k == "" {
-			http.Error(w, "want ?tag=key=value", http.StatusBadRequest)
+			http.Error(w, "want ?tag=key=value or ?tag-key=key", http.StatusBadRequest)
 			return
 		}
 		writeControlJSON(w, http.StatusOK, nonNil(s.InstancesByTag(r.PathValue("region"), k, v)))
@@ -100,6 +109,15 @@ func (s *Sim) ControlHandler() http.Handler {
 		writeControlJSON(w, http.StatusOK, SeedOwnership())
 	})
 	return mux
+}
+
+// instancesWithTagKey returns every instance carrying tag key, whatever its value, visible
+// yet or not, in creation order.
+func (s *Sim) instancesWithTagKey(region, key string) []jdcloud.Instance {
+	return s.instancesWhere(region, func(in *jdcloud.Instance) bool {
+		_, ok := in.Tag(key)
+		return ok
+	})
 }
 
 func writeControlJSON(w http.ResponseWriter, status int, v any) {

@@ -226,13 +226,22 @@ func (s *Sim) RestorePoint(region, instanceID string) (time.Time, bool) {
 
 // InstancesByTag returns every instance carrying tag key=value, visible yet or not.
 func (s *Sim) InstancesByTag(region, key, value string) []jdcloud.Instance {
+	return s.instancesWhere(region, func(in *jdcloud.Instance) bool {
+		v, ok := in.Tag(key)
+		return ok && v == value
+	})
+}
+
+// instancesWhere returns the instances of region that keep accepts, visible yet or not, in
+// creation order.
+func (s *Sim) instancesWhere(region string, keep func(*jdcloud.Instance) bool) []jdcloud.Instance {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.advanceLocked(context.Background())
 	var out []jdcloud.Instance
 	if rs := s.st.Regions[region]; rs != nil {
 		for _, in := range rs.Instances {
-			if v, ok := in.Inst.Tag(key); ok && v == value {
+			if keep(&in.Inst) {
 				out = append(out, cloneInstance(in.Inst))
 			}
 		}

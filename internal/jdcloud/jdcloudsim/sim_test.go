@@ -557,6 +557,63 @@ func TestControlHandler(t *testing.T) {
 	}
 }
 
+// TestControlTagKey: ?tag-key lists every instance carrying the key whatever its value,
+// including those still hidden by a visibility delay, and nothing else: the chaos run counts
+// duplicate instances with it from the simulator's own records.
+func TestControlTagKey(t *testing.T) {
+	t.Parallel()
+	sim, srv := newSim(t, jdcloudsim.Options{Faults: map[string]jdcloudsim.Fault{
+		jdcloud.OpCreateInstanceFromBackup: {VisibilityDelay: time.Hour},
+	}})
+	ctl := httptest.NewServer(sim.ControlHandler())
+	t.Cleanup(ctl.Close)
+	backup := restorableBackup(t, srv.URL, "mysql-payorders1")
+	var want []string
+	for _, v := range []string{"dep/1", "dep/1", "dep/2"} {
+		body := `{"backupId":"` + backup + `","engine":"MySQL","instanceSpec":{"instanceClass":"db.mysql.s1.large","instanceStorageGB":200,` +
+			`"azId":["cn-north-1a","cn-north-1b"],"vpcId":"vpc-payrestore","subnetId":"subnet-payrestora","chargeSpec":{"chargeMode":"postpaid_by_duration"},` +
+			`"tagSpec":[{"key":"restoredesk","value":"` + v + `"}]}}`
+		resp, env := signed{method: "POST", path: "/v1/regions/cn-north-1/instances%3AcreateInstanceFromBackup", body: body}.send(t, srv.URL)
+		var res jdcloud.CreatedInstance
+		if resp.StatusCode != 200 || json.Unmarshal(env.Result, &res) != nil {
+			t.Fatalf("create: %d %+v", resp.StatusCode, env.Error)
+		}
+		want = append(want, res.InstanceID)
+	}
+	list := func(query string) (int, []jdcloud.Instance) {
+		t.Helper()
+		resp, err := http.Get(ctl.URL + "/instances/cn-north-1?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out []jdcloud.Instance
+		if resp.StatusCode == 200 {
+			if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return resp.StatusCode, out
+	}
+	code, got := list("tag-key=restoredesk")
+	var ids []string
+	for _, in := range got {
+		ids = append(ids, in.InstanceID)
+	}
+	if code != 200 || !slices.Equal(ids, want) {
+		t.Errorf("tag-key=restoredesk: %d %v, want the three hidden instances %v in creation order", code, ids, want)
+	}
+	if code, got := list("tag-key=nobody"); code != 200 || len(got) != 0 {
+		t.Errorf("tag-key=nobody: %d %v, want an empty list", code, got)
+	}
+	if code, got := list("tag=restoredesk%3Ddep%2F1"); code != 200 || len(got) != 2 {
+		t.Errorf("tag=restoredesk=dep/1: %d %v, want the two instances with that value", code, got)
+	}
+	if code, _ := list(""); code != 400 {
+		t.Errorf("neither tag nor tag-key: %d, want 400", code)
+	}
+}
+
 func TestOptions(t *testing.T) {
 	t.Parallel()
 	if _, err := jdcloudsim.New(t.Context(), jdcloudsim.Options{AccessKey: "only-one"}); err == nil {
