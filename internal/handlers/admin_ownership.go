@@ -12,6 +12,7 @@ import (
 
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/problem"
 	"restoredesk/internal/restore"
 	"restoredesk/internal/views"
 )
@@ -183,21 +184,16 @@ func (h *Handler) adminOwnershipChange(kind string, add bool) echo.HandlerFunc {
 		default:
 			err = own.RemoveVPC(ctx, a, team, in.Region, id)
 		}
-		var owned *restore.OwnedError
-		var lookup *restore.LookupError
 		switch {
 		case err == nil:
-		case errors.As(err, &owned):
-			return fail(fmt.Sprintf("%s already belongs to team %s; an instance has one owner. Remove it from %s first.", id, owned.Team, owned.Team))
-		case errors.As(err, &lookup):
-			return fail(lookup.Message)
-		case errors.Is(err, restore.ErrUnknownResource):
-			return fail(fmt.Sprintf("JD Cloud has no %s %s in %s.", noun, id, in.Region))
 		case errors.Is(err, restore.ErrNoChange) && add:
 			return fail(fmt.Sprintf("The team already has %s.", id))
 		case errors.Is(err, restore.ErrNoChange):
 			// A repeated removal: nothing left to do.
 			return h.ownershipDone(c, team.ID, in.Region, "error", fmt.Sprintf("The team did not have %s.", id))
+		case problem.CodeOf(err) != problem.Internal:
+			// Unknown to JD Cloud, owned by another team, or JD Cloud could not be asked.
+			return fail(problem.MessageOf(err))
 		default:
 			return err
 		}

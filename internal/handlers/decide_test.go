@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"restoredesk/internal/request"
 	"restoredesk/internal/restore"
 	"restoredesk/internal/testkit"
 )
@@ -22,9 +23,9 @@ func decideWorld(t *testing.T) (s *testkit.Server, id int64, bob *testkit.Client
 	return s, id, s.SignInAs(t, "bob")
 }
 
-func status(t *testing.T, s *testkit.Server, id int64) string {
+func status(t *testing.T, s *testkit.Server, id int64) request.Status {
 	t.Helper()
-	var st string
+	var st request.Status
 	if err := s.Pool.QueryRow(t.Context(), `SELECT status FROM restore_requests WHERE id = $1`, id).Scan(&st); err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +50,7 @@ func TestRejectCommentTooLong(t *testing.T) {
 	if !strings.Contains(body, restore.ErrCommentTooLong.Message) {
 		t.Errorf("page does not say the comment is too long:\n%s", body)
 	}
-	if st := status(t, s, id); st != string(restore.Pending) {
+	if st := status(t, s, id); st != request.Pending {
 		t.Errorf("status = %s, want still pending", st)
 	}
 }
@@ -83,7 +84,7 @@ func TestDecideDatabaseFailure(t *testing.T) {
 	if n := strings.Count(s.Logs.String(), "disk on fire 1234"); n != 3 {
 		t.Errorf("the failure is logged %d times for 3 requests, want once each:\n%s", n, s.Logs)
 	}
-	if st := status(t, s, id); st != string(restore.Pending) {
+	if st := status(t, s, id); st != request.Pending {
 		t.Errorf("status = %s, want still pending", st)
 	}
 }

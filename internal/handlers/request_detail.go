@@ -159,14 +159,7 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 	if pr.Pending && !d.CanApprove && u.LeadOf(r.TeamID) && u.ID == r.RequesterID {
 		d.DecideNote = "You requested this, so another lead of the team must decide."
 	}
-	switch r.Status {
-	case request.Approved:
-		d.Progress = "Checking the backup before creating the instance…"
-	case request.Provisioning:
-		d.Progress = "Creating the instance on JD Cloud…"
-	case request.Creating:
-		d.Progress = "JD Cloud is building the instance…"
-	}
+	d.Progress = r.Status.Progress()
 	d.Params = specParams(r)
 	dups, err := h.db.RequestDuplicates(c.Request().Context(), r.ID)
 	if err != nil {

@@ -37,6 +37,8 @@ type state struct {
 	status Status
 	label  string // in words, as users see it
 	badge  string // the colour class of its badge: pending, progress, ok, bad, neutral
+	// progress says what the worker is doing meanwhile, in words ("" when nothing).
+	progress string
 	// worker: the worker still has something to do (the request is its job).
 	worker bool
 	// terminal: nothing leaves it; "Request again" files a new request.
@@ -77,9 +79,12 @@ type Machine struct {
 var Requests = Machine{
 	states: []state{
 		{status: Pending, label: "Pending approval", badge: "pending"},
-		{status: Approved, label: "Approved", badge: "progress", worker: true},
-		{status: Provisioning, label: "Provisioning", badge: "progress", worker: true},
-		{status: Creating, label: "Creating", badge: "progress", worker: true},
+		{status: Approved, label: "Approved", badge: "progress", worker: true,
+			progress: "Checking the backup before creating the instance…"},
+		{status: Provisioning, label: "Provisioning", badge: "progress", worker: true,
+			progress: "Creating the instance on JD Cloud…"},
+		{status: Creating, label: "Creating", badge: "progress", worker: true,
+			progress: "JD Cloud is building the instance…"},
 		{status: Ready, label: "Ready", badge: "ok", terminal: true},
 		{status: Rejected, label: "Rejected", badge: "bad", terminal: true},
 		{status: Cancelled, label: "Cancelled", badge: "neutral", terminal: true},
@@ -161,6 +166,10 @@ func (s Status) Badge() string {
 	}
 	return "neutral"
 }
+
+// Progress says what the worker is doing while the request is in s, in
+// words; "" when it is not the worker's.
+func (s Status) Progress() string { st, _ := Requests.state(s); return st.progress }
 
 // Terminal reports whether nothing may leave s.
 func (s Status) Terminal() bool { st, _ := Requests.state(s); return st.terminal }

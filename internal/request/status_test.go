@@ -29,6 +29,9 @@ func TestMachine(t *testing.T) {
 		if s.Label() == string(s) || s.Badge() == "" {
 			t.Errorf("%s has no label or badge", s)
 		}
+		if (s.Progress() != "") != s.Active() {
+			t.Errorf("%s: the worker's states say what it is doing, and only they", s)
+		}
 	}
 	for _, tr := range m.Transitions() {
 		if !tr.From.Known() || !tr.To.Known() {

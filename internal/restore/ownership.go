@@ -3,7 +3,6 @@ package restore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -11,6 +10,7 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/problem"
 )
 
 // Ownership changes which source instances a team owns and which VPCs it may
@@ -33,33 +33,37 @@ const (
 	KindVPC      = "vpc"
 )
 
-var (
-	// ErrUnknownResource: JD Cloud has no such instance or VPC in the region.
-	ErrUnknownResource = errors.New("JD Cloud has no such resource in this region")
-	// ErrNoChange: the team already has what was added, or does not have
-	// what was removed.
-	ErrNoChange = errors.New("nothing to change")
-)
+// ErrNoChange: the team already has what was added, or does not have what
+// was removed.
+var ErrNoChange = errors.New("nothing to change")
 
-// OwnedError refuses an instance that another team owns already: an instance
-// has one owner.
-type OwnedError struct{ Team string }
+// unknown refuses an instance or VPC that JD Cloud does not have.
+func unknown(kind, region, id string) error {
+	return problem.Errorf(problem.Invalid, "JD Cloud has no %s %s in %s.", noun(kind), id, region)
+}
 
-func (e *OwnedError) Error() string { return "this instance already belongs to team " + e.Team }
+// owned refuses an instance that another team owns already: an instance has
+// one owner.
+func owned(id, team string) error {
+	return problem.Errorf(problem.Conflict, "%s already belongs to team %s; an instance has one owner. Remove it from %s first.", id, team, team)
+}
 
-// LookupError is a JD Cloud look-up that failed; Message says why in plain
-// words, with JD Cloud's request id when there is one.
-type LookupError struct{ Message string }
-
-func (e *LookupError) Error() string { return e.Message }
+// noun is how the pages name a kind.
+func noun(kind string) string {
+	if kind == KindVPC {
+		return "VPC"
+	}
+	return kind
+}
 
 // AddInstance gives team the source instance id in region, with the name and
-// engine JD Cloud reports. It returns ErrUnknownResource, *OwnedError (owned
-// by another team), ErrNoChange (owned by this team) or *LookupError.
+// engine JD Cloud reports. It refuses (a problem.Error) an instance JD Cloud
+// does not have or another team owns, or a look-up that failed, and returns
+// ErrNoChange when the team owns it already.
 func (o *Ownership) AddInstance(ctx context.Context, a audit.Actor, team postgres.Team, region, id string) error {
 	in, err := o.cloud.DescribeInstanceAttributes(ctx, region, id)
 	if jdcloud.IsNotFound(err) {
-		return ErrUnknownResource
+		return unknown(KindInstance, region, id)
 	}
 	if err != nil {
 		return lookupError(err)
@@ -75,7 +79,7 @@ func (o *Ownership) AddInstance(ctx context.Context, a audit.Actor, team postgre
 			return false, err
 		}
 		if owner.ID != team.ID {
-			return false, &OwnedError{Team: owner.Name}
+			return false, owned(id, owner.Name)
 		}
 		return false, nil
 	})
@@ -90,8 +94,8 @@ func (o *Ownership) RemoveInstance(ctx context.Context, a audit.Actor, team post
 }
 
 // AddVPC lets team restore into the VPC id of region, with the name JD Cloud
-// reports. It returns ErrUnknownResource, ErrNoChange (the team may already)
-// or *LookupError.
+// reports. It refuses (a problem.Error) a VPC JD Cloud does not have, or a
+// look-up that failed, and returns ErrNoChange when the team may already.
 func (o *Ownership) AddVPC(ctx context.Context, a audit.Actor, team postgres.Team, region, id string) error {
 	vpcs, err := o.cloud.AllVpcs(ctx, region, jdcloud.DescribeVpcsQuery{Filters: []jdcloud.Filter{{Name: "vpcIds", Values: []string{id}}}})
 	if err != nil {
@@ -104,7 +108,7 @@ func (o *Ownership) AddVPC(ctx context.Context, a audit.Actor, team postgres.Tea
 		}
 	}
 	if vpc == nil {
-		return ErrUnknownResource
+		return unknown(KindVPC, region, id)
 	}
 	return o.change(ctx, a, team, true, KindVPC, region, id, vpc.VpcName, func(db *postgres.DB) (bool, error) {
 		return db.AddTeamVPC(ctx, postgres.TeamVPC{TeamID: team.ID, Region: region, VpcID: id, VpcName: vpc.VpcName})
@@ -173,5 +177,5 @@ func ownedName(ctx context.Context, db *postgres.DB, team int64, kind, region, i
 
 // lookupError words a failed JD Cloud look-up for the admin.
 func lookupError(err error) error {
-	return &LookupError{Message: fmt.Sprintf("JD Cloud could not be asked right now (%s). Try again in a moment.", jdcloud.Describe(err))}
+	return problem.Errorf(problem.Unavailable, "JD Cloud could not be asked right now (%s). Try again in a moment.", jdcloud.Describe(err))
 }
