@@ -311,7 +311,7 @@ func (st *step) startExecution(ctx context.Context) error {
 	backups, err := st.cloud.AllBackups(ctx, r.Region, r.SourceInstanceID)
 	if err != nil {
 		if jdcloud.Classify(err) == jdcloud.Refused || r.PollCount+1 >= maxCheckAttempts {
-			return st.fail(ctx, Approved, "The backup could not be checked: "+describe(err), err)
+			return st.fail(ctx, Approved, "The backup could not be checked: "+jdcloud.Describe(err), err)
 		}
 		return st.later(ctx, Approved, w.backoff(w.cfg.RetryBase, w.cfg.RetryMax, r.PollCount+1), r.PollCount+1)
 	}
@@ -342,7 +342,7 @@ func (st *step) startPointInTime(ctx context.Context) error {
 	w, r := st.w, st.r
 	retry := func(what string, err error) error {
 		if jdcloud.Classify(err) == jdcloud.Refused || r.PollCount+1 >= maxCheckAttempts {
-			return st.fail(ctx, Approved, what+" could not be checked: "+describe(err), err)
+			return st.fail(ctx, Approved, what+" could not be checked: "+jdcloud.Describe(err), err)
 		}
 		return st.later(ctx, Approved, w.backoff(w.cfg.RetryBase, w.cfg.RetryMax, r.PollCount+1), r.PollCount+1)
 	}
@@ -417,7 +417,7 @@ func (st *step) searchAfterSend(ctx context.Context) error {
 		// then say where to look.
 		if sent.Sub(ended) > 10*w.cfg.VisibilityWindow {
 			return st.fail(ctx, Provisioning, fmt.Sprintf("Could not find out whether JD Cloud created the instance: %s. "+
-				"Look for an instance tagged %s=%s before requesting again.", describe(err), TagKey, w.tag(r)), err)
+				"Look for an instance tagged %s=%s before requesting again.", jdcloud.Describe(err), TagKey, w.tag(r)), err)
 		}
 		return st.later(ctx, Provisioning, w.backoff(w.cfg.PollBase, w.cfg.PollMax, r.PollCount+1), r.PollCount+1)
 	}
@@ -490,21 +490,21 @@ func (st *step) create(ctx context.Context) error {
 		if ended.Sub(since) >= w.cfg.RetryBudget {
 			st.r.CreateSentAt = nil
 			return st.fail(ctx, Provisioning, fmt.Sprintf("JD Cloud did not take the create for %s: %s",
-				w.cfg.RetryBudget, describe(err)), err)
+				w.cfg.RetryBudget, jdcloud.Describe(err)), err)
 		}
 		// Back off about as long as JD Cloud has been refusing, within bounds.
 		wait := min(w.cfg.RetryMax, max(w.cfg.RetryBase, ended.Sub(since)))
 		_, uerr := st.db.UpdateRequest(ctx, r.ID, Provisioning, postgres.RequestUpdate{
 			ClearCreateSent: true, ClearCreateEnded: true, CreateAttempts: ptr(attempt - 1), RetrySince: &since,
-			NextCheckAt: ptr(ended.Add(jitter(wait))), FailureReason: ptr("Last attempt: " + describe(err)),
+			NextCheckAt: ptr(ended.Add(jitter(wait))), FailureReason: ptr("Last attempt: " + jdcloud.Describe(err)),
 		})
 		return uerr
 	case jdcloud.Refused:
-		return st.fail(ctx, Provisioning, "JD Cloud refused the create: "+describe(err), err)
+		return st.fail(ctx, Provisioning, "JD Cloud refused the create: "+jdcloud.Describe(err), err)
 	default: // Ambiguous: create_sent_at stays; the next steps search for the tag.
 		_, uerr := st.db.UpdateRequest(ctx, r.ID, Provisioning, postgres.RequestUpdate{
 			CreateEndedAt: &ended, NextCheckAt: ptr(ended.Add(w.cfg.PollBase)), ClearRetrySince: true,
-			FailureReason: ptr("Last attempt: " + describe(err) + " — checking whether the instance was created."),
+			FailureReason: ptr("Last attempt: " + jdcloud.Describe(err) + " — checking whether the instance was created."),
 		})
 		return uerr
 	}
@@ -762,23 +762,5 @@ func latest(a, b time.Time) time.Time {
 	return b
 }
 
-// describe renders a JD Cloud error for users: status, message and request id.
-func describe(err error) string {
-	var api *jdcloud.APIError
-	if errors.As(err, &api) {
-		s := fmt.Sprintf("HTTP %d", api.HTTPStatus)
-		if api.Status != "" {
-			s += " " + api.Status
-		}
-		if api.Message != "" {
-			s += ": " + api.Message
-		}
-		if api.RequestID != "" {
-			s += " (JD Cloud request id " + api.RequestID + ")"
-		}
-		return s
-	}
-	return err.Error()
-}
 
 func ptr[T any](v T) *T { return &v }
