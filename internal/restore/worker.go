@@ -762,5 +762,4 @@ func latest(a, b time.Time) time.Time {
 	return b
 }
 
-
 func ptr[T any](v T) *T { return &v }
