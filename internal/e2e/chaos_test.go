@@ -171,7 +171,8 @@ func newChaos(t *testing.T, pgdir string) *chaos {
 		addr := freeAddr(t)
 		c.servers = append(c.servers, "http://"+addr)
 		c.slots = append(c.slots, &slot{name: name, args: []string{"serve"},
-			env: append(c.w.env[:len(c.w.env):len(c.w.env)], "LISTEN_ADDR="+addr, "METRICS_ADDR="+freeAddr(t))})
+			env: append(c.w.env[:len(c.w.env):len(c.w.env)], "LISTEN_ADDR="+addr, "METRICS_ADDR="+freeAddr(t),
+				"BASE_URL=http://"+addr, "INSECURE_HTTP=1")}) // no TLS on the test rig
 	}
 	c.slots = append(c.slots, &slot{name: "web worker", args: []string{"worker"}, env: c.w.env})
 	return c
