@@ -77,6 +77,7 @@ func appConfig(cfg config, pool *pgxpool.Pool, log *slog.Logger, cloud app.Cloud
 		SecureCookies:   cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https",
 		TrustedProxies:  cfg.TrustedProxies, SSO: ssoConfig(cfg),
 		Cloud: cloud, ApprovalTTL: cfg.ApprovalTTL, AuditCheckpoint: cfg.AuditCheckpoint,
+		DefaultZone: cfg.DefaultZone,
 		Worker: restore.WorkerConfig{VisibilityWindow: cfg.VisibilityWindow, BuildTimeout: cfg.BuildTimeout,
 			ClientTimeout: cfg.JDCloudTimeout, RetryBudget: cfg.RetryBudget},
 	}

@@ -29,6 +29,7 @@ import (
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/restore"
+	"restoredesk/internal/timezone"
 )
 
 // Config is everything New needs. The zero value of a tuning field means
@@ -61,6 +62,9 @@ type Config struct {
 	Worker restore.WorkerConfig
 	// AuditCheckpoint is how often the audit chain's head is logged (default 1h).
 	AuditCheckpoint time.Duration
+	// DefaultZone is the zone pages show times in when neither the user's
+	// setting nor their browser says (DEFAULT_TIME_ZONE; nil: Asia/Shanghai).
+	DefaultZone *time.Location
 }
 
 // Cloud is the JD Cloud key pair and client options (endpoint, HTTP client,
@@ -128,7 +132,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Pool: cfg.Pool, Log: cfg.Log, Sessions: store, Metrics: httpMetrics,
 		TrustedProxies: cfg.TrustedProxies, Demo: cfg.Demo, SecureCookies: cfg.SecureCookies,
 		Planner: restore.NewPlanner(postgres.New(cfg.Pool), cloud(nil), cfg.Log), Lifecycle: life,
-		Identity: ids, Cloud: cloud(nil),
+		Identity: ids, Cloud: cloud(nil), DefaultZone: cfg.DefaultZone,
+	}
+	if deps.DefaultZone == nil {
+		deps.DefaultZone, _ = timezone.Load(timezone.Default)
 	}
 	if cfg.Demo {
 		deps.DemoUsers = demo.Descriptions()

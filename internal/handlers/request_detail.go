@@ -134,7 +134,7 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 		Team: r.TeamName, Requester: r.RequesterName, Region: r.Region,
 		Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
 		Backup: fmt.Sprintf("%s — %s, %s", joinName(r.BackupName, r.BackupID), views.ShortTime(r.BackupTime), views.Bytes(r.BackupSizeBytes)),
-		Engine: r.Engine, Reason: r.Reason, CreatedAt: views.When(r.CreatedAt), ExpiresAt: views.When(r.ExpiresAt),
+		Engine: r.Engine, Reason: r.Reason, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
 		Comment: r.DecisionComment, InstanceID: r.InstanceID, InstanceStatus: r.InstanceStatus,
 		Domain: r.InternalDomainName, Port: r.InstancePort, FailureReason: r.FailureReason,
 		CanApprove: policy.CanDecide(u, pr), CanReject: policy.CanDecide(u, pr), CanCancel: policy.CanCancel(u, pr),
@@ -144,7 +144,7 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 		d.Decider = *r.DeciderName
 	}
 	if r.DecidedAt != nil {
-		d.DecidedAt = views.When(*r.DecidedAt)
+		d.DecidedAt = *r.DecidedAt
 	}
 	if pr.Pending && !d.CanApprove && u.LeadOf(r.TeamID) && u.ID == r.RequesterID {
 		d.DecideNote = "You requested this, so another lead of the team must decide."

@@ -14,6 +14,7 @@ type User struct {
 	Auditor  bool
 	Disabled bool
 	Teams    []Membership
+	TimeZone string // the zone their pages use; "" for the browser's or the default
 }
 
 // Membership is a user's place in one team.

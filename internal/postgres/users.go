@@ -38,8 +38,8 @@ const userColumns = `id, username, email, display_name, password_hash, disabled,
 // ErrNotFound when there is no such user.
 func LoadUser(ctx context.Context, db DBTX, id int64) (*policy.User, error) {
 	var u policy.User
-	err := db.QueryRow(ctx, `SELECT id, username, display_name, email, admin, auditor, disabled FROM users WHERE id = $1`, id).
-		Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.Admin, &u.Auditor, &u.Disabled)
+	err := db.QueryRow(ctx, `SELECT id, username, display_name, email, admin, auditor, disabled, time_zone FROM users WHERE id = $1`, id).
+		Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.Admin, &u.Auditor, &u.Disabled, &u.TimeZone)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -204,4 +204,17 @@ func (d *DB) HoldsUsersOrTeams(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("look for users and teams: %w", err)
 	}
 	return used, nil
+}
+
+// SetUserTimeZone stores the zone user id's pages use ("" for the browser's
+// or the default). The caller checks the name (timezone.Load).
+func (d *DB) SetUserTimeZone(ctx context.Context, id int64, zone string) error {
+	tag, err := d.db.Exec(ctx, `UPDATE users SET time_zone = $2 WHERE id = $1`, id, zone)
+	if err != nil {
+		return fmt.Errorf("set time zone: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
 }

@@ -2,6 +2,7 @@ package views
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -90,4 +91,26 @@ func auditTarget(e AuditEvent) string {
 		return e.TargetType
 	}
 	return e.TargetType + " " + e.TargetID
+}
+
+// detailSummary is the one line an event's closed details show: its keys
+// and the start of their values, cut short (the stylesheet ellipsizes it to
+// the column; the server cuts it so a page does not carry each value twice).
+func detailSummary(details []KV) string {
+	if len(details) == 0 {
+		return "Client"
+	}
+	var b strings.Builder
+	for i, kv := range details {
+		if i > 0 {
+			b.WriteString(" · ")
+		}
+		b.WriteString(kv.Key)
+		b.WriteString(": ")
+		b.WriteString(Excerpt(kv.Value, 40))
+		if b.Len() > 200 {
+			break
+		}
+	}
+	return b.String()
 }

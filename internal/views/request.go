@@ -18,10 +18,10 @@ type RequestDetail struct {
 	Engine         string
 	Params         []Param
 	Reason         string
-	CreatedAt      string
-	ExpiresAt      string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
 	Decider        string
-	DecidedAt      string
+	DecidedAt      time.Time
 	Comment        string
 	InstanceID     string
 	InstanceStatus string
