@@ -556,7 +556,7 @@ func submitAndApprove(t *testing.T, w *world) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := life.Approve(ctx, bob, id); err != nil {
+	if err := life.Approve(ctx, bob, id, ""); err != nil {
 		t.Fatal(err)
 	}
 	return id

@@ -80,7 +80,7 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 		var done string
 		switch action {
 		case "approve":
-			err, done = h.Lifecycle.Approve(ctx, actor(c, u), r.ID), "Approved. Restore Desk is creating the instance."
+			err, done = h.Lifecycle.Approve(ctx, actor(c, u), r.ID, c.FormValue("comment")), "Approved. Restore Desk is creating the instance."
 		case "reject":
 			err, done = h.Lifecycle.Reject(ctx, actor(c, u), r.ID, c.FormValue("comment")), "Rejected. The requester can see your comment."
 		case "cancel":
@@ -94,7 +94,11 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 			if derr != nil {
 				return derr
 			}
-			d.RejectComment, d.RejectError = c.FormValue("comment"), problem.MessageOf(err)
+			if action == "approve" {
+				d.ApproveComment, d.ApproveError = c.FormValue("comment"), problem.MessageOf(err)
+			} else {
+				d.RejectComment, d.RejectError = c.FormValue("comment"), problem.MessageOf(err)
+			}
 			return render(c, http.StatusUnprocessableEntity, views.RequestPage(h.page(c, fmt.Sprintf("Request #%d", r.ID), "requests"), d))
 		case errors.Is(err, restore.ErrForbidden):
 			return echo.NewHTTPError(http.StatusForbidden, forbiddenMessage(action, r, u))
@@ -107,10 +111,15 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 		default:
 			return err // a database failure: a logged 500, never the conflict flash
 		}
+		back := fmt.Sprintf("/requests/%d", r.ID)
+		if c.FormValue("from") == "approvals" {
+			// Decided from the queue: back to the queue, for the next one.
+			back, done = "/approvals", fmt.Sprintf("Request #%d: %s", r.ID, done)
+		}
 		if err := h.setFlash(c, "success", done); err != nil {
 			return err
 		}
-		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
+		return c.Redirect(http.StatusSeeOther, back)
 	}
 }
 

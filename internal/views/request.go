@@ -39,6 +39,8 @@ type RequestDetail struct {
 	DecideNote      string // why the viewer cannot decide, when that helps
 	RejectComment   string // kept after a refused reject
 	RejectError     string
+	ApproveComment  string // kept after a refused approve (a comment too long)
+	ApproveError    string
 
 	Timeline []AuditEvent
 }
