@@ -140,11 +140,11 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 	pr := policyRequest(r)
 	d := views.RequestDetail{
 		ID: r.ID, Status: r.Status,
-		Team: r.TeamName, Requester: r.RequesterName, Region: r.Region,
+		Team: r.TeamName, Requester: r.RequesterName, Region: regionWords(r.Region),
 		Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
-		Backup: fmt.Sprintf("%s — %s, %s", joinName(r.BackupName, r.BackupID), views.ShortTime(r.BackupTime), views.Bytes(r.BackupSizeBytes)),
+		Backup: fmt.Sprintf("%s — %s, %s", joinName(r.BackupName, r.BackupID), jdTime(c.Request().Context(), r.BackupTime), views.Bytes(r.BackupSizeBytes)),
 		Engine: r.Engine, Reason: r.Reason, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
-		Comment: r.DecisionComment, InstanceID: r.InstanceID, InstanceStatus: r.InstanceStatus,
+		Comment: r.DecisionComment, InstanceID: r.InstanceID, InstanceStatus: instanceStatusWords(r.InstanceStatus),
 		Domain: r.InternalDomainName, Port: r.InstancePort, FailureReason: r.FailureReason,
 		CanApprove: policy.CanDecide(u, pr), CanReject: policy.CanDecide(u, pr), CanCancel: policy.CanCancel(u, pr),
 		CanRequestAgain: policy.CanRequestAgain(u, pr),
@@ -166,7 +166,17 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 	case request.Creating:
 		d.Progress = "JD Cloud is building the instance…"
 	}
-	d.Params = specParams(r)
+	vpcs, err := h.db.TeamVPCs(c.Request().Context(), r.TeamID)
+	if err != nil {
+		return d, err
+	}
+	var vpcName string
+	for _, v := range vpcs {
+		if v.Region == r.Region && v.VpcID == requestSpec(r).VpcID {
+			vpcName = v.VpcName
+		}
+	}
+	d.Params = specParams(r, vpcName)
 	dups, err := h.db.RequestDuplicates(c.Request().Context(), r.ID)
 	if err != nil {
 		return d, err
@@ -192,7 +202,7 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 		if err != nil {
 			return d, err
 		}
-		d.Timeline = auditEvents(rows)
+		d.Timeline = timelineItems(rows)
 	}
 	return d, nil
 }
@@ -207,8 +217,9 @@ func duplicateViews(dups []postgres.DuplicateInstance) []views.DuplicateInstance
 	return out
 }
 
-// specParams lists the stored parameters in the form's words.
-func specParams(r request.Request) []views.Param {
+// specParams lists the stored parameters in the form's words: names, not
+// JD Cloud's identifiers (the VPC by the name recorded with the team's VPCs).
+func specParams(r request.Request, vpcName string) []views.Param {
 	var s jdcloud.RestoredInstanceSpec
 	if json.Unmarshal(r.Spec, &s) != nil {
 		return nil
@@ -217,29 +228,45 @@ func specParams(r request.Request) []views.Param {
 	if name == "" {
 		name = fmt.Sprintf("restore-%d (default)", r.ID)
 	}
+	arch := s.InstanceType
+	if arch == "" {
+		arch = jdcloud.InstanceTypeCluster // JD Cloud's default
+	}
 	ps := []views.Param{
 		{Label: "Instance name", Value: name},
-		{Label: "Instance class", Value: s.InstanceClass},
-		{Label: "Storage (GB)", Value: strconv.Itoa(s.InstanceStorageGB)},
-		{Label: "Zones", Value: strings.Join(s.AzID, ", ")},
-		{Label: "VPC / subnet", Value: s.VpcID + " / " + s.SubnetID},
-		{Label: "Billing", Value: s.ChargeSpec.ChargeMode},
-	}
-	if s.ChargeSpec.ChargeDuration > 0 {
-		ps = append(ps, views.Param{Label: "Period", Value: fmt.Sprintf("%d %s", s.ChargeSpec.ChargeDuration, s.ChargeSpec.ChargeUnit)})
+		{Label: "Instance class", Value: classWords(s.InstanceClass)},
+		{Label: "Storage", Value: storageSummary(s)},
+		{Label: "Zones", Value: zoneWords(r.Region, s.AzID)},
+		{Label: "VPC", Value: vpcLabel(vpcName, s.VpcID)},
+		{Label: "Subnet", Value: s.SubnetID},
+		{Label: "Billing", Value: billingWords(s.ChargeSpec)},
+		{Label: "Architecture", Value: word(archWords, arch)},
 	}
 	for _, opt := range []struct{ label, v string }{
-		{"Parameter group", s.ParameterGroup}, {"Storage type", s.InstanceStorageType},
-		{"Port", s.InstancePort}, {"Architecture", s.InstanceType},
+		{"Parameter group", s.ParameterGroup}, {"Port", s.InstancePort},
 	} {
 		if opt.v != "" {
 			ps = append(ps, views.Param{Label: opt.label, Value: opt.v})
 		}
 	}
-	if s.StorageEncrypted != nil && *s.StorageEncrypted {
-		ps = append(ps, views.Param{Label: "Encrypted storage", Value: "yes"})
-	}
 	return ps
+}
+
+// zoneWords names the zones by their letter: "a (primary), b (standby)".
+func zoneWords(region string, azs []string) string {
+	roles := []string{"primary", "standby"}
+	var parts []string
+	for i, az := range azs {
+		z := strings.TrimPrefix(az, region)
+		if z == "" || z == az {
+			z = az
+		}
+		if i < len(roles) && len(azs) > 1 {
+			z += " (" + roles[i] + ")"
+		}
+		parts = append(parts, "zone "+z)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func joinName(name, id string) string {

@@ -116,3 +116,9 @@ func vpcLabel(name, id string) string {
 	}
 	return name + " (" + id + ")"
 }
+
+// instanceStatusWords renders JD Cloud's instance status: "RUNNING" → "Running",
+// "BUILD_ERROR" → "Build error".
+func instanceStatusWords(s string) string {
+	return views.Capitalize(strings.ToLower(strings.ReplaceAll(s, "_", " ")))
+}

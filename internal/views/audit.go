@@ -21,6 +21,14 @@ type AuditEvent struct {
 	ClientAddr string // "" when hidden from the viewer
 	UserAgent  string
 	Details    []KV // sorted by key; values are compact JSON for anything but strings
+	Sentence   string // what it means, in words (timelines)
+}
+
+// TimelineItem is one entry of a request's timeline: an event, or a run of
+// routine JD Cloud calls folded into one line.
+type TimelineItem struct {
+	Event  AuditEvent
+	Folded []AuditEvent
 }
 
 // KV is one key: value pair of an event's details.

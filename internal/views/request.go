@@ -42,7 +42,7 @@ type RequestDetail struct {
 	ApproveComment  string // kept after a refused approve (a comment too long)
 	ApproveError    string
 
-	Timeline []AuditEvent
+	Timeline []TimelineItem
 }
 
 // DuplicateInstance is an instance carrying a request's tag that is not the
