@@ -20,7 +20,7 @@ type AuditEvent struct {
 	Team       string // team name (or id), "" when none
 	ClientAddr string // "" when hidden from the viewer
 	UserAgent  string
-	Details    []KV // sorted by key; values are compact JSON for anything but strings
+	Details    []KV   // sorted by key; values are compact JSON for anything but strings
 	Sentence   string // what it means, in words (timelines)
 }
 
