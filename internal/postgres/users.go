@@ -206,15 +206,3 @@ func (d *DB) HoldsUsersOrTeams(ctx context.Context) (bool, error) {
 	return used, nil
 }
 
-// SetUserTimeZone stores the zone user id's pages use ("" for the browser's
-// or the default). The caller checks the name (timezone.Load).
-func (d *DB) SetUserTimeZone(ctx context.Context, id int64, zone string) error {
-	tag, err := d.db.Exec(ctx, `UPDATE users SET time_zone = $2 WHERE id = $1`, id, zone)
-	if err != nil {
-		return fmt.Errorf("set time zone: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
-}
