@@ -205,4 +205,3 @@ func (d *DB) HoldsUsersOrTeams(ctx context.Context) (bool, error) {
 	}
 	return used, nil
 }
-
