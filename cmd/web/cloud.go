@@ -80,6 +80,7 @@ func appConfig(cfg config, pool *pgxpool.Pool, log *slog.Logger, cloud app.Cloud
 		Identity:          identity.Config{IdleTimeout: cfg.SessionIdleTimeout, AbsoluteTimeout: cfg.SessionMaxAge},
 		SessionPersistent: cfg.SessionPersistent,
 		Cloud:             cloud, ApprovalTTL: cfg.ApprovalTTL, AuditCheckpoint: cfg.AuditCheckpoint, Prices: cfg.Prices,
+		DefaultZone: cfg.DefaultZone,
 		Worker: restore.WorkerConfig{VisibilityWindow: cfg.VisibilityWindow, BuildTimeout: cfg.BuildTimeout,
 			ClientTimeout: cfg.JDCloudTimeout, RetryBudget: cfg.RetryBudget},
 	}

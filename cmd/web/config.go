@@ -13,6 +13,7 @@ import (
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/logging"
 	"restoredesk/internal/pricing"
+	"restoredesk/internal/timezone"
 )
 
 // config is every setting of the README's configuration table, read once from the environment.
@@ -50,6 +51,7 @@ type config struct {
 	// without Secure, no HSTS): for a test rig without TLS, never production.
 	InsecureHTTP bool
 	Prices       *pricing.Table // PRICE_TABLE, or the shipped table
+	DefaultZone  *time.Location // DEFAULT_TIME_ZONE
 }
 
 // minSessionKeyLen is the shortest SESSION_KEYS entry accepted: 32 bytes of
@@ -126,6 +128,10 @@ func parseConfig(getenv func(string) string, needCloud bool) (config, error) {
 			return c, fmt.Errorf("BASE_URL %q: want an absolute http or https URL, such as https://restore.example.com", raw)
 		}
 		c.BaseURL = u
+	}
+	zone := orDefault(getenv("DEFAULT_TIME_ZONE"), timezone.Default)
+	if c.DefaultZone, err = timezone.Load(zone); err != nil {
+		return c, fmt.Errorf("DEFAULT_TIME_ZONE %q: want UTC or a zone name such as Asia/Shanghai", zone)
 	}
 	if c.TrustedProxies, err = parseCIDRs(getenv("TRUSTED_PROXIES")); err != nil {
 		return c, err

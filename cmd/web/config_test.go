@@ -51,6 +51,7 @@ func TestParseConfigDefaults(t *testing.T) {
 		{"SESSION_MAX_AGE", c.SessionMaxAge, 12 * time.Hour},
 		{"SESSION_PERSISTENT", c.SessionPersistent, false},
 		{"INSECURE_HTTP", c.InsecureHTTP, false},
+		{"DEFAULT_TIME_ZONE", c.DefaultZone.String(), "Asia/Shanghai"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -95,6 +96,7 @@ func TestParseConfigErrors(t *testing.T) {
 	}{
 		{"no database", map[string]string{"DEMO": "1"}, true, "DATABASE_URL", "not set"},
 		{"unparsable duration", prod(map[string]string{"APPROVAL_TTL": "3 days"}), true, "APPROVAL_TTL", "Go syntax"},
+		{"unknown zone", prod(map[string]string{"DEFAULT_TIME_ZONE": "Mars/Olympus"}), true, "DEFAULT_TIME_ZONE", "zone name"},
 		{"negative duration", prod(map[string]string{"BUILD_TIMEOUT": "-1h"}), true, "BUILD_TIMEOUT", "positive"},
 		{"bad visibility window", prod(map[string]string{"JDCLOUD_VISIBILITY_WINDOW": "soon"}), true, "JDCLOUD_VISIBILITY_WINDOW", "duration"},
 		{"bad checkpoint interval", prod(map[string]string{"AUDIT_CHECKPOINT_INTERVAL": "1"}), true, "AUDIT_CHECKPOINT_INTERVAL", "duration"},

@@ -30,6 +30,7 @@ import (
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/pricing"
 	"restoredesk/internal/restore"
+	"restoredesk/internal/timezone"
 )
 
 // Config is everything New needs. The zero value of a tuning field means
@@ -68,6 +69,9 @@ type Config struct {
 	AuditCheckpoint time.Duration
 	// Prices is the price table estimates come from (default: the shipped one).
 	Prices *pricing.Table
+	// DefaultZone is the zone pages show times in when neither the user's
+	// setting nor their browser says (DEFAULT_TIME_ZONE; nil: Asia/Shanghai).
+	DefaultZone *time.Location
 }
 
 // Cloud is the JD Cloud key pair and client options (endpoint, HTTP client,
@@ -139,10 +143,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Pool: cfg.Pool, Log: cfg.Log, Sessions: store, Metrics: httpMetrics,
 		TrustedProxies: cfg.TrustedProxies, Demo: cfg.Demo, SecureCookies: cfg.SecureCookies,
 		Planner: restore.NewPlanner(postgres.New(cfg.Pool), cloud(nil), cfg.Log), Lifecycle: life,
-		Identity: ids, Cloud: cloud(nil), Prices: cfg.Prices,
+		Identity: ids, Cloud: cloud(nil), Prices: cfg.Prices, DefaultZone: cfg.DefaultZone,
 	}
 	if deps.Prices == nil {
 		deps.Prices = pricing.Shipped()
+	}
+	if deps.DefaultZone == nil {
+		deps.DefaultZone, _ = timezone.Load(timezone.Default)
 	}
 	if cfg.Demo {
 		deps.DemoUsers = demo.Descriptions()

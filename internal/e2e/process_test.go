@@ -633,7 +633,7 @@ func submitAndApproveKind(t *testing.T, w *world, kind request.Kind) int64 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := life.Approve(ctx, bob, id); err != nil {
+	if err := life.Approve(ctx, bob, id, ""); err != nil {
 		t.Fatal(err)
 	}
 	return id

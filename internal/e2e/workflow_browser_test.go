@@ -2,6 +2,7 @@ package e2e_test
 
 import (
 	"context"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -118,12 +119,29 @@ func TestRestoreJourney(t *testing.T) {
 		t.Errorf("instance %q not the request's tagged instance", id)
 	}
 	timeline := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=timeline]")))
-	for _, want := range []string{"Request created", "Approved", "Execution started", "JD Cloud call", "Instance created", "Ready"} {
+	for _, want := range []string{"alice filed the request", "bob approved", "Restore Desk found the backup ready",
+		"JD Cloud accepted the create (request id ", "JD Cloud is building instance " + id, "Instance " + id + " is running"} {
 		if !strings.Contains(timeline, want) {
 			t.Errorf("timeline lacks %q:\n%s", want, timeline)
 		}
 	}
+	// The page speaks the form's words: what a reader sees holds none of
+	// JD Cloud's or the database's identifiers (the raw details are one
+	// click away, closed).
+	// (The connection address is JD Cloud's host name, region id and all.)
+	text := must(t, ctx, chromedp.Evaluate[string](`(() => { const m = document.querySelector('main').cloneNode(true);
+		m.querySelectorAll('[data-testid=connection]').forEach(e => e.remove()); document.body.append(m);
+		const s = m.innerText; m.remove(); return s; })()`))
+	if raw := rawEnums.FindAllString(text, -1); len(raw) > 0 {
+		t.Errorf("the request page shows raw identifiers %q:\n%s", raw, text)
+	}
 }
+
+// rawEnums are identifiers a page must translate: billing modes, storage
+// types, architectures, instance and request states, region ids, audit
+// actions and the details' keys.
+var rawEnums = regexp.MustCompile(`\b(?:(?:pre|post)paid_by_\w+|LOCAL_SSD|EBS_SSD|LOCAL_NVME|standalone\b|RUNNING|BUILDING|BUILD_ERROR|` +
+	`pending_approval|cn-(?:north|east|south)-\d\b|request\.[a-z_]+|jdcloud\.call|requester_id|duration_ms|http_status)`)
 
 // TestDecisionRules: carol (member of payments, lead of search only) cannot
 // decide a payments request; bob rejects it with a comment and alice sees

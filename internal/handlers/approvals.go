@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -47,12 +49,42 @@ func (h *Handler) approvals(c echo.Context) error {
 	}
 	now := time.Now()
 	p := views.ApprovalsProps{Decide: requestRows(page.Requests, now), Own: requestRows(own.Requests, now)}
+	if err := h.describeRows(ctx, p.Decide, page.Requests); err != nil {
+		return err
+	}
 	p.PrevHref, p.NextHref = pageHrefs("/approvals", url.Values{}, page)
 	if own.Next > 0 {
 		p.OwnMoreHref = "/requests?" + url.Values{"status": {string(request.Pending)}, "requester": {u.Username}}.Encode()
 	}
 	noStore(c)
 	return render(c, http.StatusOK, views.Approvals(h.page(c, "Approvals", "approvals"), p))
+}
+
+// describeRows adds to rows (made from list) what each request will create,
+// in the form's words; VPC names are those recorded with the teams' VPCs,
+// never asked of JD Cloud to render a page.
+func (h *Handler) describeRows(ctx context.Context, rows []views.RequestRow, list []request.Request) error {
+	vpcNames := map[string]string{} // team|region|vpc id → name
+	seen := map[int64]bool{}
+	for i, r := range list {
+		if !seen[r.TeamID] {
+			seen[r.TeamID] = true
+			vpcs, err := h.db.TeamVPCs(ctx, r.TeamID)
+			if err != nil {
+				return err
+			}
+			for _, v := range vpcs {
+				vpcNames[fmt.Sprint(v.TeamID, "|", v.Region, "|", v.VpcID)] = v.VpcName
+			}
+		}
+		s := requestSpec(r)
+		rows[i].Engine, rows[i].Class, rows[i].Storage = r.Engine, classWords(s.InstanceClass), storageSummary(s)
+		rows[i].VPC = vpcLabel(vpcNames[fmt.Sprint(r.TeamID, "|", r.Region, "|", s.VpcID)], s.VpcID)
+		rows[i].Billing = billingWords(s.ChargeSpec)
+		rows[i].Region = regionWords(r.Region)
+		rows[i].BackupTime = jdTime(ctx, r.BackupTime)
+	}
+	return nil
 }
 
 // decidableBy selects the requests u may decide: pending, still within the

@@ -17,7 +17,17 @@ const (
 	dashMine     = 10 // the viewer's latest requests
 	dashWaiting  = 5  // the oldest requests waiting for the viewer's decision
 	dashActivity = 10 // the latest audit events the viewer may see
+	// dashScan is how many of the latest events the dashboard reads to find
+	// dashActivity that people care about.
+	dashScan = 200
 )
+
+// dashActions are the events "Recent activity" shows: what happened to
+// requests, never sign-ins, JD Cloud calls or administration.
+var dashActions = map[string]bool{
+	audit.RequestCreated: true, audit.RequestApproved: true, audit.RequestRejected: true, audit.RequestCancelled: true,
+	audit.RequestExpired: true, audit.RequestReady: true, audit.RequestFailed: true,
+}
 
 // dashboardRequests loads the dashboard's restore sections for u: their
 // latest requests, what waits for their decision (leads), and the latest
@@ -48,11 +58,19 @@ func (h *Handler) dashboardRequests(c echo.Context, u *policy.User) (views.Dashb
 		}
 		d.Waiting = requestRows(waiting.Requests, now)
 	}
-	events, err := audit.Query(ctx, h.Pool, audit.Filter{}, policy.AuditScopeFor(u), audit.Cursor{}, dashActivity)
+	events, err := audit.Query(ctx, h.Pool, audit.Filter{TargetType: audit.TargetRequest}, policy.AuditScopeFor(u), audit.Cursor{}, dashScan)
 	if err != nil {
 		return d, err
 	}
-	d.Activity = auditEvents(events.Events)
+	var rows []audit.Row
+	for _, r := range events.Events {
+		if dashActions[r.Action] && len(rows) < dashActivity {
+			rows = append(rows, r)
+		}
+	}
+	for _, it := range timelineItems(rows) {
+		d.Activity = append(d.Activity, it.Event)
+	}
 	if err := h.nameTeams(ctx, u, d.Activity); err != nil {
 		return d, err
 	}

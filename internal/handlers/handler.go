@@ -7,6 +7,7 @@ package handlers
 import (
 	"log/slog"
 	"net/netip"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -34,6 +35,7 @@ type Deps struct {
 	SSO            *SSO               // single sign-on; nil when not configured
 	Cloud          *jdcloud.Client    // JD Cloud, for the admin's ownership pages; nil: not configured
 	Prices         *pricing.Table     // cost estimates
+	DefaultZone    *time.Location     // DEFAULT_TIME_ZONE: the pages' zone when neither the user nor the browser says
 }
 
 // Handler holds the dependencies shared by every handler method.

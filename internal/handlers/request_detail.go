@@ -81,7 +81,7 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 		var done string
 		switch action {
 		case "approve":
-			err, done = h.Lifecycle.Approve(ctx, actor(c, u), r.ID), "Approved. Restore Desk is creating the instance."
+			err, done = h.Lifecycle.Approve(ctx, actor(c, u), r.ID, c.FormValue("comment")), "Approved. Restore Desk is creating the instance."
 		case "reject":
 			err, done = h.Lifecycle.Reject(ctx, actor(c, u), r.ID, c.FormValue("comment")), "Rejected. The requester can see your comment."
 		case "cancel":
@@ -95,7 +95,11 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 			if derr != nil {
 				return derr
 			}
-			d.RejectComment, d.RejectError = c.FormValue("comment"), problem.MessageOf(err)
+			if action == "approve" {
+				d.ApproveComment, d.ApproveError = c.FormValue("comment"), problem.MessageOf(err)
+			} else {
+				d.RejectComment, d.RejectError = c.FormValue("comment"), problem.MessageOf(err)
+			}
 			return render(c, http.StatusUnprocessableEntity, views.RequestPage(h.page(c, fmt.Sprintf("Request #%d", r.ID), "requests"), d))
 		case errors.Is(err, restore.ErrForbidden):
 			return echo.NewHTTPError(http.StatusForbidden, forbiddenMessage(action, r, u))
@@ -108,10 +112,15 @@ func (h *Handler) decide(action string) echo.HandlerFunc {
 		default:
 			return err // a database failure: a logged 500, never the conflict flash
 		}
+		back := fmt.Sprintf("/requests/%d", r.ID)
+		if c.FormValue("from") == "approvals" {
+			// Decided from the queue: back to the queue, for the next one.
+			back, done = "/approvals", fmt.Sprintf("Request #%d: %s", r.ID, done)
+		}
 		if err := h.setFlash(c, "success", done); err != nil {
 			return err
 		}
-		return c.Redirect(http.StatusSeeOther, fmt.Sprintf("/requests/%d", r.ID))
+		return c.Redirect(http.StatusSeeOther, back)
 	}
 }
 
@@ -132,11 +141,11 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 	pr := policyRequest(r)
 	d := views.RequestDetail{
 		ID: r.ID, Status: r.Status,
-		Team: r.TeamName, Requester: r.RequesterName, Region: r.Region,
+		Team: r.TeamName, Requester: r.RequesterName, Region: regionWords(r.Region),
 		Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
-		Backup: fmt.Sprintf("%s — %s, %s", joinName(r.BackupName, r.BackupID), views.ShortTime(r.BackupTime), views.Bytes(r.BackupSizeBytes)),
-		Engine: r.Engine, Reason: r.Reason, CreatedAt: views.When(r.CreatedAt), ExpiresAt: views.When(r.ExpiresAt),
-		Comment: r.DecisionComment, InstanceID: r.InstanceID, InstanceStatus: r.InstanceStatus,
+		Backup: fmt.Sprintf("%s — %s, %s", joinName(r.BackupName, r.BackupID), jdTime(c.Request().Context(), r.BackupTime), views.Bytes(r.BackupSizeBytes)),
+		Engine: r.Engine, Reason: r.Reason, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
+		Comment: r.DecisionComment, InstanceID: r.InstanceID, InstanceStatus: instanceStatusWords(r.InstanceStatus),
 		Domain: r.InternalDomainName, Port: r.InstancePort, FailureReason: r.FailureReason,
 		CanApprove: policy.CanDecide(u, pr), CanReject: policy.CanDecide(u, pr), CanCancel: policy.CanCancel(u, pr),
 		CanRequestAgain: policy.CanRequestAgain(u, pr),
@@ -154,13 +163,23 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 		d.Decider = *r.DeciderName
 	}
 	if r.DecidedAt != nil {
-		d.DecidedAt = views.When(*r.DecidedAt)
+		d.DecidedAt = *r.DecidedAt
 	}
 	if pr.Pending && !d.CanApprove && u.LeadOf(r.TeamID) && u.ID == r.RequesterID {
 		d.DecideNote = "You requested this, so another lead of the team must decide."
 	}
 	d.Progress = r.Status.Progress()
-	d.Params = specParams(r)
+	vpcs, err := h.db.TeamVPCs(c.Request().Context(), r.TeamID)
+	if err != nil {
+		return d, err
+	}
+	var vpcName string
+	for _, v := range vpcs {
+		if v.Region == r.Region && v.VpcID == requestSpec(r).VpcID {
+			vpcName = v.VpcName
+		}
+	}
+	d.Params = specParams(r, vpcName)
 	dups, err := h.db.RequestDuplicates(c.Request().Context(), r.ID)
 	if err != nil {
 		return d, err
@@ -186,7 +205,7 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 		if err != nil {
 			return d, err
 		}
-		d.Timeline = auditEvents(rows)
+		d.Timeline = timelineItems(rows)
 	}
 	return d, nil
 }
@@ -207,8 +226,9 @@ func duplicateViews(dups []postgres.DuplicateInstance) []views.DuplicateInstance
 	return out
 }
 
-// specParams lists the stored parameters in the form's words.
-func specParams(r request.Request) []views.Param {
+// specParams lists the stored parameters in the form's words: names, not
+// JD Cloud's identifiers (the VPC by the name recorded with the team's VPCs).
+func specParams(r request.Request, vpcName string) []views.Param {
 	var s jdcloud.RestoredInstanceSpec
 	if json.Unmarshal(r.Spec, &s) != nil {
 		return nil
@@ -217,29 +237,45 @@ func specParams(r request.Request) []views.Param {
 	if name == "" {
 		name = fmt.Sprintf("restore-%d (default)", r.ID)
 	}
+	arch := s.InstanceType
+	if arch == "" {
+		arch = jdcloud.InstanceTypeCluster // JD Cloud's default
+	}
 	ps := []views.Param{
 		{Label: "Instance name", Value: name},
-		{Label: "Instance class", Value: s.InstanceClass},
-		{Label: "Storage (GB)", Value: strconv.Itoa(s.InstanceStorageGB)},
-		{Label: "Zones", Value: strings.Join(s.AzID, ", ")},
-		{Label: "VPC / subnet", Value: s.VpcID + " / " + s.SubnetID},
-		{Label: "Billing", Value: s.ChargeSpec.ChargeMode},
-	}
-	if s.ChargeSpec.ChargeDuration > 0 {
-		ps = append(ps, views.Param{Label: "Period", Value: fmt.Sprintf("%d %s", s.ChargeSpec.ChargeDuration, s.ChargeSpec.ChargeUnit)})
+		{Label: "Instance class", Value: classWords(s.InstanceClass)},
+		{Label: "Storage", Value: storageSummary(s)},
+		{Label: "Zones", Value: zoneWords(r.Region, s.AzID)},
+		{Label: "VPC", Value: vpcLabel(vpcName, s.VpcID)},
+		{Label: "Subnet", Value: s.SubnetID},
+		{Label: "Billing", Value: billingWords(s.ChargeSpec)},
+		{Label: "Architecture", Value: word(archWords, arch)},
 	}
 	for _, opt := range []struct{ label, v string }{
-		{"Parameter group", s.ParameterGroup}, {"Storage type", s.InstanceStorageType},
-		{"Port", s.InstancePort}, {"Architecture", s.InstanceType},
+		{"Parameter group", s.ParameterGroup}, {"Port", s.InstancePort},
 	} {
 		if opt.v != "" {
 			ps = append(ps, views.Param{Label: opt.label, Value: opt.v})
 		}
 	}
-	if s.StorageEncrypted != nil && *s.StorageEncrypted {
-		ps = append(ps, views.Param{Label: "Encrypted storage", Value: "yes"})
-	}
 	return ps
+}
+
+// zoneWords names the zones by their letter: "a (primary), b (standby)".
+func zoneWords(region string, azs []string) string {
+	roles := []string{"primary", "standby"}
+	var parts []string
+	for i, az := range azs {
+		z := strings.TrimPrefix(az, region)
+		if z == "" || z == az {
+			z = az
+		}
+		if i < len(roles) && len(azs) > 1 {
+			z += " (" + roles[i] + ")"
+		}
+		parts = append(parts, "zone "+z)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func joinName(name, id string) string {

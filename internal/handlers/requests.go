@@ -18,6 +18,7 @@ import (
 	"restoredesk/internal/problem"
 	"restoredesk/internal/request"
 	"restoredesk/internal/restore"
+	"restoredesk/internal/timezone"
 	"restoredesk/internal/views"
 )
 
@@ -36,7 +37,7 @@ func draftFrom(c echo.Context) restore.Draft {
 	v := func(name string) string { return strings.TrimSpace(c.FormValue(name)) }
 	return restore.Draft{
 		Key: v("key"), Team: v("team"), Region: v("region"), Source: v("source"), Backup: v("backup"),
-		Kind: v("kind"), RestoreAt: v("restore_at"),
+		Kind: v("kind"), RestoreAt: v("restore_at"), Zone: timezone.From(c.Request().Context()).String(),
 		Class: v("class"), Storage: v("storage"), AZPrimary: v("az_primary"), AZStandby: v("az_standby"),
 		VPC: v("vpc"), Subnet: v("subnet"), ParamGroup: v("param_group"), StorageType: v("storage_type"),
 		Encrypted: v("encrypted") != "", Port: v("port"), Arch: v("arch"), ChargeMode: v("charge_mode"),
@@ -60,7 +61,12 @@ func (h *Handler) newRequestForm(c echo.Context) error {
 		if err != nil || !policy.CanRequestAgain(u, policyRequest(r)) {
 			return echo.NewHTTPError(http.StatusNotFound, "Not found")
 		}
+		zone := timezone.From(c.Request().Context())
 		d = restore.DraftFrom(r)
+		d.Zone = zone.String()
+		if r.RestoreTime != nil {
+			d.RestoreAt = r.RestoreTime.In(zone).Format("2006-01-02T15:04")
+		}
 	}
 	if d.Key == "" {
 		d.Key = rand.Text()

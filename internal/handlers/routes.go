@@ -27,6 +27,7 @@ func Routes(e *echo.Echo, h *Handler) {
 		crossOriginProtection(),
 		timeout(30*time.Second),
 		h.authenticate(),
+		h.timeZone(),
 	)
 
 	e.GET("/healthz", h.healthz)

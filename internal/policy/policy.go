@@ -16,7 +16,8 @@ type User struct {
 	Teams    []Membership
 	// Patrons are the admins who created this account or asked for or
 	// confirmed its admin role: it may never change their access.
-	Patrons []int64
+	Patrons  []int64
+	TimeZone string // the zone their pages use; "" for the browser's or the default
 }
 
 // Membership is a user's place in one team.

@@ -47,9 +47,9 @@ func LoadUser(ctx context.Context, db DBTX, id int64) (*policy.User, error) {
 	var u policy.User
 	err := db.QueryRow(ctx, `
 		SELECT id, username, display_name, email, admin, auditor, disabled,
-			array_remove(ARRAY[created_by, admin_requested_by, admin_confirmed_by], NULL)
+			array_remove(ARRAY[created_by, admin_requested_by, admin_confirmed_by], NULL), time_zone
 		FROM users WHERE id = $1`, id).
-		Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.Admin, &u.Auditor, &u.Disabled, &u.Patrons)
+		Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.Admin, &u.Auditor, &u.Disabled, &u.Patrons, &u.TimeZone)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}

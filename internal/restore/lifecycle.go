@@ -155,9 +155,15 @@ func createdDetails(n postgres.NewRequest) map[string]any {
 // Approve approves request id for actor. Only a lead of the request's team who
 // is not its requester may, while it is pending and its approval window is
 // open; an approve arriving after the window expires the request instead.
-// Approval also schedules execution and wakes the workers.
-func (l *Lifecycle) Approve(ctx context.Context, actor audit.Actor, id int64) error {
-	return l.decide(ctx, actor, id, Approved, "")
+// Approval also schedules execution and wakes the workers. The comment is
+// optional; when given it is kept with the decision and in the
+// request.approved event.
+func (l *Lifecycle) Approve(ctx context.Context, actor audit.Actor, id int64, comment string) error {
+	comment = strings.TrimSpace(comment)
+	if utf8.RuneCountInString(comment) > MaxCommentLength {
+		return ErrCommentTooLong
+	}
+	return l.decide(ctx, actor, id, Approved, comment)
 }
 
 // Reject rejects request id for actor with a comment (required).

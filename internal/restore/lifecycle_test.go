@@ -2,6 +2,7 @@ package restore_test
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func TestDecisionsFollowThePolicy(t *testing.T) {
 		{"erin", restore.ErrForbidden},  // nor is an admin
 	}
 	for _, tt := range refused {
-		if err := f.life.Approve(ctx, f.actor(tt.who), id); !errors.Is(err, tt.want) {
+		if err := f.life.Approve(ctx, f.actor(tt.who), id, ""); !errors.Is(err, tt.want) {
 			t.Errorf("%s approving: %v, want %v", tt.who, err, tt.want)
 		}
 	}
@@ -48,7 +49,7 @@ func TestDecisionsFollowThePolicy(t *testing.T) {
 		t.Errorf("after reject: %+v", r)
 	}
 	// Terminal states never change.
-	if err := f.life.Approve(ctx, f.actor("grace"), id); !errors.As(err, new(*restore.StateError)) {
+	if err := f.life.Approve(ctx, f.actor("grace"), id, ""); !errors.As(err, new(*restore.StateError)) {
 		t.Errorf("approve after reject: %v", err)
 	}
 	if err := f.life.Cancel(ctx, f.actor("alice"), id); !errors.As(err, new(*restore.StateError)) {
@@ -76,7 +77,7 @@ func TestRoleRemovalTakesEffectAtOnce(t *testing.T) {
 	if _, err := f.pool.Exec(t.Context(), `UPDATE memberships SET lead = false WHERE user_id = $1`, f.users["bob"]); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.life.Approve(t.Context(), f.actor("bob"), id); !errors.Is(err, restore.ErrForbidden) {
+	if err := f.life.Approve(t.Context(), f.actor("bob"), id, ""); !errors.Is(err, restore.ErrForbidden) {
 		t.Errorf("former lead approving: %v", err)
 	}
 }
@@ -158,7 +159,7 @@ func TestConcurrentApprovalsYieldOne(t *testing.T) {
 	for i := range 20 {
 		who := []string{"bob", "grace"}[i%2]
 		wg.Go(func() {
-			if err := f.life.Approve(t.Context(), f.actor(who), id); err == nil {
+			if err := f.life.Approve(t.Context(), f.actor(who), id, ""); err == nil {
 				mu.Lock()
 				ok++
 				mu.Unlock()
@@ -184,7 +185,7 @@ func TestExpiry(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An approve after the window is refused even before the expiry job runs.
-	if err := f.life.Approve(ctx, f.actor("bob"), late); !errors.Is(err, restore.ErrApprovalExpired) {
+	if err := f.life.Approve(ctx, f.actor("bob"), late, ""); !errors.Is(err, restore.ErrApprovalExpired) {
 		t.Errorf("late approve: %v", err)
 	}
 	if r := f.request(t, late); r.Status != restore.Expired {
@@ -202,5 +203,34 @@ func TestExpiry(t *testing.T) {
 	}
 	if got := f.events(t, stale); count(got, audit.RequestExpired) != 1 {
 		t.Errorf("stale events %v", got)
+	}
+}
+
+// TestApprovalComment: a lead's optional comment on an approval is kept with
+// the decision and in the request.approved event; one too long is refused
+// and changes nothing.
+func TestApprovalComment(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Hour)
+	ctx := t.Context()
+	id := f.submit(t, "alice", "payments", "mysql-payorders1")
+	long := strings.Repeat("x", restore.MaxCommentLength+1)
+	if err := f.life.Approve(ctx, f.actor("bob"), id, long); !errors.Is(err, restore.ErrCommentTooLong) {
+		t.Fatalf("approve with a too long comment: %v", err)
+	}
+	if r := f.request(t, id); r.Status != restore.Pending {
+		t.Fatalf("after a refused approve the request is %s", r.Status)
+	}
+	if err := f.life.Approve(ctx, f.actor("bob"), id, "  Restore into the staging VPC only.  "); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.request(t, id); r.DecisionComment != "Restore into the staging VPC only." {
+		t.Errorf("decision comment %q", r.DecisionComment)
+	}
+	var comment string
+	err := f.pool.QueryRow(ctx, `SELECT details->>'comment' FROM audit_events
+		WHERE target_type = 'request' AND target_id = $1 AND action = $2`, formatInt(id), audit.RequestApproved).Scan(&comment)
+	if err != nil || comment != "Restore into the staging VPC only." {
+		t.Errorf("request.approved comment %q (%v)", comment, err)
 	}
 }

@@ -45,7 +45,7 @@ func TestPointInTimeApprovalRechecksTheWindow(t *testing.T) {
 	if _, err := f.pool.Exec(t.Context(), `UPDATE restore_requests SET restore_time = now() - interval '8 days' WHERE id = $1`, id); err != nil {
 		t.Fatal(err)
 	}
-	err := f.life.Approve(t.Context(), f.actor("bob"), id)
+	err := f.life.Approve(t.Context(), f.actor("bob"), id, "")
 	if !errors.Is(err, restore.ErrPointInTimeGone) {
 		t.Fatalf("approve: %v, want ErrPointInTimeGone", err)
 	}
@@ -79,7 +79,7 @@ func TestPointInTimeWorkerRechecks(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, time.Hour)
 			id := f.submitByTime(t, "alice", "payments", "mysql-payorders1", 3*time.Hour)
-			if err := f.life.Approve(t.Context(), f.actor("bob"), id); err != nil {
+			if err := f.life.Approve(t.Context(), f.actor("bob"), id, ""); err != nil {
 				t.Fatal(err)
 			}
 			tc.spoil(f, id)
@@ -101,7 +101,7 @@ func TestPointInTimeWorkerCreatesByTime(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, time.Hour)
 	id := f.submitByTime(t, "alice", "payments", "mysql-payorders1", 26*time.Hour)
-	if err := f.life.Approve(t.Context(), f.actor("bob"), id); err != nil {
+	if err := f.life.Approve(t.Context(), f.actor("bob"), id, ""); err != nil {
 		t.Fatal(err)
 	}
 	f.runWorker(t, fastWorker())

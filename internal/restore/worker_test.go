@@ -15,7 +15,7 @@ import (
 func (f *fixture) approved(t *testing.T) int64 {
 	t.Helper()
 	id := f.submit(t, "alice", "payments", "mysql-payorders1")
-	if err := f.life.Approve(t.Context(), f.actor("bob"), id); err != nil {
+	if err := f.life.Approve(t.Context(), f.actor("bob"), id, ""); err != nil {
 		t.Fatal(err)
 	}
 	return id

@@ -2,6 +2,7 @@ package views
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -19,10 +20,18 @@ type AuditEvent struct {
 	Team       string // team name (or id), "" when none
 	ClientAddr string // "" when hidden from the viewer
 	UserAgent  string
-	Details    []KV // sorted by key; values are compact JSON for anything but strings
+	Details    []KV   // sorted by key; values are compact JSON for anything but strings
+	Sentence   string // what it means, in words (timelines)
 	// Flag draws a reviewer's eye to the event ("admin created an admin"),
 	// "" for most events.
 	Flag string
+}
+
+// TimelineItem is one entry of a request's timeline: an event, or a run of
+// routine JD Cloud calls folded into one line.
+type TimelineItem struct {
+	Event  AuditEvent
+	Folded []AuditEvent
 }
 
 // KV is one key: value pair of an event's details.
@@ -93,4 +102,26 @@ func auditTarget(e AuditEvent) string {
 		return e.TargetType
 	}
 	return e.TargetType + " " + e.TargetID
+}
+
+// detailSummary is the one line an event's closed details show: its keys
+// and the start of their values, cut short (the stylesheet ellipsizes it to
+// the column; the server cuts it so a page does not carry each value twice).
+func detailSummary(details []KV) string {
+	if len(details) == 0 {
+		return "Client"
+	}
+	var b strings.Builder
+	for i, kv := range details {
+		if i > 0 {
+			b.WriteString(" · ")
+		}
+		b.WriteString(kv.Key)
+		b.WriteString(": ")
+		b.WriteString(Excerpt(kv.Value, 40))
+		if b.Len() > 200 {
+			break
+		}
+	}
+	return b.String()
 }

@@ -1,10 +1,13 @@
 package views
 
 import (
+	"context"
 	"fmt"
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"restoredesk/internal/timezone"
 )
 
 // ShortTime renders a JD Cloud or RFC 3339 time as "2006-01-02 15:04 UTC";
@@ -16,14 +19,6 @@ func ShortTime(s string) string {
 		}
 	}
 	return s
-}
-
-// When renders a time for tables and timelines, always in UTC.
-func When(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
 // ISO renders t for a <time datetime> attribute.
@@ -51,4 +46,18 @@ func Bytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// WhenIn renders a time in the viewer's zone (timezone.Format), for view
+// models that the handlers fill with strings.
+func WhenIn(ctx context.Context, t time.Time) string {
+	return timezone.Format(t, timezone.From(ctx))
+}
+
+// UTCTitle is a time's hover text: the same moment in UTC.
+func UTCTitle(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
 }

@@ -22,10 +22,10 @@ type RequestDetail struct {
 	Engine         string
 	Params         []Param
 	Reason         string
-	CreatedAt      string
-	ExpiresAt      string
+	CreatedAt      time.Time
+	ExpiresAt      time.Time
 	Decider        string
-	DecidedAt      string
+	DecidedAt      time.Time
 	Comment        string
 	InstanceID     string
 	InstanceStatus string
@@ -43,8 +43,10 @@ type RequestDetail struct {
 	DecideNote      string // why the viewer cannot decide, when that helps
 	RejectComment   string // kept after a refused reject
 	RejectError     string
+	ApproveComment  string // kept after a refused approve (a comment too long)
+	ApproveError    string
 
-	Timeline []AuditEvent
+	Timeline []TimelineItem
 }
 
 // DuplicateInstance is an instance carrying a request's tag that is not the

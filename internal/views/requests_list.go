@@ -22,6 +22,14 @@ type RequestRow struct {
 	Created    time.Time
 	Age        string // since it was created, e.g. "3 h 20 min"
 	TimeLeft   string // before the approval window closes (pending requests)
+
+	// What the request will create, in the form's words (the approvals
+	// queue shows them so that a lead can decide from it).
+	Engine  string // "MySQL 8.0"
+	Class   string // "db.mysql.s1.small (1 CPU, 2 GB)"
+	Storage string // "100 GB, Local SSD"
+	VPC     string // "prod-vpc (vpc-123)"
+	Billing string // "Pay as you go, by duration"
 }
 
 // Href is the request's page.
