@@ -127,9 +127,9 @@ type Net struct {
 	RootCAs *x509.CertPool
 	Resolve func(ctx context.Context, host string) ([]netip.Addr, error)
 	Timeout time.Duration // per request; default 15s
-	// Port, when set, replaces every URL's port when dialling (tests only:
-	// the platforms' hosts on 443 reach a local receiver).
-	Port string
+	// Port, when set, gives the port dialled for a host instead of the
+	// URL's (tests only: the platforms' hosts on 443 reach local receivers).
+	Port func(host string) string
 }
 
 func (n Net) resolve(ctx context.Context, host string) ([]netip.Addr, error) {
@@ -153,8 +153,8 @@ func (n Net) client(check bool, allow []netip.Prefix) *http.Client {
 			if err != nil {
 				return nil, err
 			}
-			if n.Port != "" {
-				port = n.Port
+			if n.Port != nil {
+				port = n.Port(host)
 			}
 			addrs, err := n.resolve(ctx, host)
 			if err != nil {

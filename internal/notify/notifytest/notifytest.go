@@ -32,7 +32,7 @@ import (
 
 // Hosts the certificate covers: the platforms, a webhook host and the mail server.
 var Hosts = []string{"open.feishu.cn", "open.larksuite.com", "oapi.dingtalk.com", "qyapi.weixin.qq.com",
-	"hooks.example.com", "internal.example.com", "mail.example.com"}
+	"hooks.example.com", "internal.example.com", "mail.example.com", "flaky.example.com", "down.example.com"}
 
 // Cert is a self-signed certificate for Hosts and 127.0.0.1.
 type Cert struct {
@@ -158,7 +158,7 @@ func (r *Receiver) Net(cert Cert, resolveTo string) notify.Net {
 	return notify.Net{
 		RootCAs: cert.Pool,
 		Resolve: func(ctx context.Context, host string) ([]netip.Addr, error) { return []netip.Addr{a}, nil },
-		Port:    r.Port(),
+		Port:    func(string) string { return r.Port() },
 	}
 }
 
