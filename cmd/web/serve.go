@@ -24,6 +24,7 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/demo"
 	"restoredesk/internal/handlers"
+	"restoredesk/internal/jobs"
 	"restoredesk/internal/logging"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/restore"
@@ -71,6 +72,11 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return err
 	}
+	// River works the background jobs in this process, as the worker above does.
+	jobClient, notifier, err := background(cfg, getenv, pool, log, true)
+	if err != nil {
+		return err
+	}
 
 	secure := cfg.BaseURL != nil && cfg.BaseURL.Scheme == "https"
 	store := sessions.NewCookieStore(cookieKeyPairs(cfg.SessionKeys)...)
@@ -80,7 +86,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		Pool: pool, Log: log, Sessions: store, Metrics: metrics,
 		TrustedProxies: cfg.TrustedProxies, Demo: cfg.Demo, SecureCookies: secure,
 		Planner: restore.NewPlanner(postgres.New(pool), cloud(nil), log), Lifecycle: life,
-		Cloud: cloud(nil),
+		Cloud: cloud(nil), Notify: notifier,
 	}
 	e, err := server.New(ctx, server.Config{Deps: deps, SSO: ssoConfig(cfg)})
 	if err != nil {
@@ -120,6 +126,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	g.Go(func() error { return serveUntilClosed(mon, monLn) })
 	g.Go(func() error { return audit.RunCheckpoints(gctx, pool, cfg.AuditCheckpoint, log) })
 	g.Go(func() error { return worker.Run(gctx) })
+	g.Go(func() error { return jobs.Run(gctx, jobClient, log) })
 	g.Go(func() error {
 		<-gctx.Done()
 		// Stop accepting, let in-flight requests finish, then close the pool

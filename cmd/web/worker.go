@@ -9,11 +9,12 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"restoredesk/internal/audit"
+	"restoredesk/internal/jobs"
 	"restoredesk/internal/logging"
 )
 
-// cmdWorker runs only the background worker (execution, tracking, expiry and
-// audit checkpoints) until ctx ends. Any number may run beside web serve.
+// cmdWorker runs only the background worker (execution, tracking, expiry,
+// audit checkpoints, and River's jobs: notifications) until ctx ends. Any number may run beside web serve.
 func cmdWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -42,10 +43,15 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
+	jobClient, _, err := background(cfg, getenv, pool, log, true)
+	if err != nil {
+		return err
+	}
 	log.Info("worker started")
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return w.Run(gctx) })
 	g.Go(func() error { return audit.RunCheckpoints(gctx, pool, cfg.AuditCheckpoint, log) })
+	g.Go(func() error { return jobs.Run(gctx, jobClient, log) })
 	err = g.Wait()
 	log.Info("worker stopped")
 	return err

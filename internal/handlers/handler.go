@@ -13,6 +13,7 @@ import (
 
 	"restoredesk/internal/identity"
 	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/notify"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/restore"
 )
@@ -31,6 +32,7 @@ type Deps struct {
 	Identity       *identity.Service  // sign-in, sessions, accounts; nil: production settings
 	SSO            *SSO               // single sign-on; nil when not configured
 	Cloud          *jdcloud.Client    // JD Cloud, for the admin's ownership pages; nil: not configured
+	Notify         *notify.Service    // channels, deliveries, outbox; nil: notifications not wired (some tests)
 }
 
 // Handler holds the dependencies shared by every handler method.
@@ -47,6 +49,7 @@ type Handler struct {
 	identity *identity.Service
 	sso      *SSO
 	cloud    *jdcloud.Client
+	notify   *notify.Service
 }
 
 // New returns a Handler using d.
@@ -67,5 +70,6 @@ func New(d Deps) *Handler {
 		identity: d.Identity,
 		sso:      d.SSO,
 		cloud:    d.Cloud,
+		notify:   d.Notify,
 	}
 }

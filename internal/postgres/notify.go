@@ -259,6 +259,19 @@ func (d *DB) RecordDelivery(ctx context.Context, id int64, o DeliveryOutcome) er
 	return nil
 }
 
+// EndDelivery marks a delivery that nobody will retry as failed, keeping its
+// error or, when it has none, giving why.
+func (d *DB) EndDelivery(ctx context.Context, id int64, why string) error {
+	_, err := d.db.Exec(ctx, `
+		UPDATE notify_deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = now(),
+			error = CASE WHEN error = '' THEN $2 ELSE error END
+		WHERE id = $1 AND status IN ('queued', 'retrying')`, id, why)
+	if err != nil {
+		return fmt.Errorf("end delivery: %w", err)
+	}
+	return nil
+}
+
 // RequeueDelivery puts a failed or dropped delivery back in the queue with
 // its attempts reset, for a resend. It reports whether it did.
 func (d *DB) RequeueDelivery(ctx context.Context, id int64) (bool, error) {
