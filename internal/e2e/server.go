@@ -27,6 +27,7 @@ import (
 	"restoredesk/internal/handlers"
 	"restoredesk/internal/identity"
 	"restoredesk/internal/logging"
+	"restoredesk/internal/notify"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/postgres/postgrestest"
 	"restoredesk/internal/server"
@@ -58,6 +59,9 @@ type Options struct {
 	// SSO, when set, turns single sign-on on; it is given the server's URL
 	// (for the callback address).
 	SSO func(baseURL string) handlers.SSOConfig
+	// Notify, when set, gives the admin pages their notification service
+	// (built on the server's pool).
+	Notify func(pool *pgxpool.Pool) *notify.Service
 }
 
 // Server is a running Restore Desk.
@@ -96,6 +100,9 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	if o.SSO != nil {
 		cfg.SSO = o.SSO(base)
+	}
+	if o.Notify != nil {
+		cfg.Deps.Notify = o.Notify(o.Pool)
 	}
 	rw := wireRestore(t, o, &cfg.Deps)
 	e, err := server.New(t.Context(), cfg)

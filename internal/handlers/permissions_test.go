@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"restoredesk/internal/e2e"
+	"restoredesk/internal/notify/notifytest"
 )
 
 // The permission matrix: every route of the product against every kind of
@@ -247,11 +248,24 @@ var permissions = []access{
 	{method: "POST", route: "/admin/teams/:id/ownership/vpcs/remove", setup: ownershipPath("/vpcs/remove", "vpc", true), want: expect("POST", 303, admins...)},
 	{method: "POST", route: "/admin/teams/:id/members/:user/role", setup: memberPath("role", url.Values{"lead": {"true"}}), want: expect("POST", 303, admin)},
 	{method: "POST", route: "/admin/teams/:id/members/:user/remove", setup: memberPath("remove", nil), want: expect("POST", 303, admin)},
+	{method: "GET", route: "/admin/channels", want: expect("GET", 200, admins...)},
+	{method: "POST", route: "/admin/channels", want: expect("POST", 303, admins...),
+		setup: func(_ *testing.T, f *fixture, _ role) (string, url.Values) {
+			return "/admin/channels", url.Values{"kind": {"email"}, "name": {f.fresh("list")}, "address": {"team@example.com"}}
+		}},
+	{method: "GET", route: "/admin/channels/mail", want: expect("GET", 200, admins...)},
+	{method: "GET", route: "/admin/channels/:id", setup: channelPath("", nil), want: expect("GET", 200, admins...)},
+	{method: "POST", route: "/admin/channels/:id", setup: channelPath("", url.Values{"name": {"renamed"}, "address": {"x@example.com"}}), want: expect("POST", 303, admins...)},
+	{method: "POST", route: "/admin/channels/:id/test", setup: channelPath("/test", nil), want: expect("POST", 200, admins...)},
+	{method: "POST", route: "/admin/channels/:id/delete", setup: channelPath("/delete", nil), want: expect("POST", 303, admins...)},
+	{method: "POST", route: "/admin/deliveries/:id/resend", setup: failedDelivery, want: expect("POST", 303, admins...)},
+	{method: "GET", route: "/outbox", want: expect("GET", 404, allSignedIn...)}, // demo mode only
+	{method: "POST", route: "/account/notifications", want: expect("POST", 303, allSignedIn...)},
 }
 
 func TestPermissionMatrix(t *testing.T) {
 	t.Parallel()
-	s := e2e.Start(t, e2e.Options{})
+	s := e2e.Start(t, e2e.Options{Notify: notifyService(t, nil, notifytest.Cert{}, false)})
 	f := &fixture{s: s, ids: map[role]int64{}}
 	for _, r := range []role{engineer, otherEngineer, lead, otherLead, requesterLead, auditor, admin, disabledUser} {
 		u := e2e.User{Username: roleUser[r]}

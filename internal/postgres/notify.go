@@ -201,6 +201,12 @@ func (d *DB) PersonalDeliveries(ctx context.Context, user int64, limit int) ([]D
 	return d.deliveries(ctx, `WHERE d.user_id IS NOT NULL AND ($1 = 0 OR d.user_id = $1) ORDER BY d.id DESC LIMIT $2`, user, limit)
 }
 
+// OutboxDeliveries returns the latest deliveries that were kept in the demo
+// outbox (sent without a network), newest first.
+func (d *DB) OutboxDeliveries(ctx context.Context, limit int) ([]Delivery, error) {
+	return d.deliveries(ctx, `WHERE d.status = 'sent' ORDER BY d.id DESC LIMIT $1`, limit)
+}
+
 // RequestDeliveries returns the deliveries about request id, oldest first.
 func (d *DB) RequestDeliveries(ctx context.Context, request int64) ([]Delivery, error) {
 	return d.deliveries(ctx, `WHERE d.request_id = $1 ORDER BY d.id`, request)
