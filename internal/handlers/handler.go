@@ -13,6 +13,7 @@ import (
 
 	"restoredesk/internal/identity"
 	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/notify"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/pricing"
 	"restoredesk/internal/restore"
@@ -34,6 +35,7 @@ type Deps struct {
 	SSO            *SSO               // single sign-on; nil when not configured
 	Cloud          *jdcloud.Client    // JD Cloud, for the admin's ownership pages; nil: not configured
 	Prices         *pricing.Table     // cost estimates
+	Notify         *notify.Service    // channels, deliveries, outbox; nil: notifications not wired (some tests)
 }
 
 // Handler holds the dependencies shared by every handler method.
