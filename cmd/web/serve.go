@@ -68,7 +68,12 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		log.Warn("INSECURE_HTTP=1: BASE_URL is not https, so session cookies are sent without Secure and no HSTS header; never use this in production",
 			"base_url", base)
 	}
-	a, err := app.New(ctx, appConfig(cfg, pool, log, cloud))
+	// River works the background jobs in this process too; a.Run starts it.
+	acfg := appConfig(cfg, pool, log, cloud)
+	if acfg.Jobs, acfg.Notify, err = background(cfg, getenv, pool, log, true); err != nil {
+		return err
+	}
+	a, err := app.New(ctx, acfg)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,8 @@ import (
 )
 
 // cmdWorker runs only the background work (execution, tracking, expiry,
-// audit checkpoints and session clean-up) until ctx ends. Any number may run beside web serve.
+// audit checkpoints, session clean-up, and River's jobs: notifications)
+// until ctx ends. Any number may run beside web serve.
 func cmdWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -36,7 +37,11 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	}
 	defer stopSim()
-	a, err := app.New(ctx, appConfig(cfg, pool, log, cloud))
+	acfg := appConfig(cfg, pool, log, cloud)
+	if acfg.Jobs, acfg.Notify, err = background(cfg, getenv, pool, log, true); err != nil {
+		return err
+	}
+	a, err := app.New(ctx, acfg)
 	if err != nil {
 		return err
 	}

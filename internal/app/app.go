@@ -4,7 +4,7 @@
 // (internal/testkit) all call New, with different values and nothing else, so
 // the tests run the wiring production runs.
 //
-// New starts nothing: Run starts the background work, SeedDemo seeds demo
+// New starts nothing: Run starts the background work (River's jobs too), SeedDemo seeds demo
 // mode, and the caller serves App.Web on the listener of its choice.
 package app
 
@@ -27,6 +27,8 @@ import (
 	"restoredesk/internal/handlers"
 	"restoredesk/internal/identity"
 	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/jobs"
+	"restoredesk/internal/notify"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/pricing"
 	"restoredesk/internal/restore"
@@ -72,6 +74,13 @@ type Config struct {
 	// DefaultZone is the zone pages show times in when neither the user's
 	// setting nor their browser says (DEFAULT_TIME_ZONE; nil: Asia/Shanghai).
 	DefaultZone *time.Location
+
+	// Notify gives the admin pages their notification service (channels,
+	// deliveries, outbox); nil: notifications are not wired.
+	Notify *notify.Service
+	// Jobs is the River client for the background jobs (notifications);
+	// Run starts and stops it. nil: this process works no River jobs.
+	Jobs *jobs.Client
 }
 
 // Cloud is the JD Cloud key pair and client options (endpoint, HTTP client,
@@ -98,6 +107,7 @@ type App struct {
 	pool            *pgxpool.Pool
 	log             *slog.Logger
 	auditCheckpoint time.Duration
+	jobs            *jobs.Client
 }
 
 // New builds the application. It reads the deployment id from the database
@@ -143,7 +153,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		Pool: cfg.Pool, Log: cfg.Log, Sessions: store, Metrics: httpMetrics,
 		TrustedProxies: cfg.TrustedProxies, Demo: cfg.Demo, SecureCookies: cfg.SecureCookies,
 		Planner: restore.NewPlanner(postgres.New(cfg.Pool), cloud(nil), cfg.Log), Lifecycle: life,
-		Identity: ids, Cloud: cloud(nil), Prices: cfg.Prices, DefaultZone: cfg.DefaultZone,
+		Identity: ids, Cloud: cloud(nil), Prices: cfg.Prices, DefaultZone: cfg.DefaultZone, Notify: cfg.Notify,
 	}
 	if deps.Prices == nil {
 		deps.Prices = pricing.Shipped()
@@ -163,7 +173,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	return &App{
 		Web: e, Metrics: httpMetrics.Registry, Identity: ids, Lifecycle: life, Worker: worker,
 		Cloud: cloud, DeploymentID: dep.ID,
-		pool: cfg.Pool, log: cfg.Log, auditCheckpoint: cfg.AuditCheckpoint,
+		pool: cfg.Pool, log: cfg.Log, auditCheckpoint: cfg.AuditCheckpoint, jobs: cfg.Jobs,
 	}, nil
 }
 
@@ -178,13 +188,17 @@ func (a *App) SeedDemo(ctx context.Context) error {
 }
 
 // Run does the background work until ctx ends: the restore worker, the audit
-// checkpoints and the hourly clean-up of expired sessions. Any number of
-// processes may run it against one database.
+// checkpoints, the hourly clean-up of expired sessions and River's jobs
+// (when Config.Jobs is set). Any number of processes may run it against one
+// database.
 func (a *App) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return a.Worker.Run(gctx) })
 	g.Go(func() error { return audit.RunCheckpoints(gctx, a.pool, a.auditCheckpoint, a.log) })
 	g.Go(func() error { a.cleanUp(gctx); return nil })
+	if a.jobs != nil {
+		g.Go(func() error { return jobs.Run(gctx, a.jobs, a.log) })
+	}
 	return g.Wait()
 }
 

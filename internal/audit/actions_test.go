@@ -119,6 +119,11 @@ var everyAction = []audit.Event{
 		Details: map[string]any{"team": "payments", "user_id": 12, "username": "bob", "from": "member", "to": "lead"}},
 	{Actor: root, Action: audit.AdminOwnershipChanged, TargetType: audit.TargetTeam, TargetID: "5", TeamID: 5,
 		Details: map[string]any{"kind": "instance", "region": "cn-north-1", "added": []string{"mysql-8x2k1l"}, "removed": []string{}}},
+	{Actor: root, Action: audit.AdminChannelChanged, TargetType: audit.TargetChannel, TargetID: "3", TeamID: 5,
+		Details: map[string]any{"change": "updated", "channel": "payments robot", "kind": "feishu", "team": "payments", "changed": []string{"url", "enabled"}}},
+	{Actor: root, Action: audit.AdminChannelTested, TargetType: audit.TargetChannel, TargetID: "3", TeamID: 5,
+		Details: map[string]any{"channel": "payments robot", "kind": "feishu", "team": "payments", "outcome": "failed", "answer_status": 200,
+			"error": "the platform refused the message: code 19021 sign match fail"}},
 	{Actor: auditor, Action: audit.AuditExported, TargetType: audit.TargetAudit, TargetID: "",
 		Details: map[string]any{"format": "csv", "filters": map[string]any{"action": "request.approved", "team": "5"}}},
 }
@@ -131,7 +136,7 @@ func TestEveryAction(t *testing.T) {
 	for _, ev := range everyAction {
 		covered = append(covered, ev.Action)
 	}
-	if !slices.Equal(covered, audit.Actions) || len(audit.Actions) != 27 {
+	if !slices.Equal(covered, audit.Actions) || len(audit.Actions) != 29 {
 		t.Fatalf("the table covers %v;\naudit.Actions has %v", covered, audit.Actions)
 	}
 	pool := postgrestest.Pool(t)

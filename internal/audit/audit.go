@@ -90,6 +90,12 @@ import (
 //	                                                              "member" or "lead")
 //	admin.ownership_changed    admin/system team <id>     team  team (name), change ("added" or "removed"), kind
 //	                                                              ("instance" or "vpc"), region, id, name
+//	admin.channel_changed      admin        channel <id>  team⁺ change ("created", "updated" or "deleted"), channel (name),
+//	                                                              kind, team (name, or "global default"), changed⁺ (the
+//	                                                              field names; a secret appears as "url" or "secret",
+//	                                                              never its value)
+//	admin.channel_tested       admin        channel <id>  team⁺ channel (name), kind, team, outcome ("sent" or "failed"),
+//	                                                              answer_status (0: no answer), error⁺
 //	audit.exported             auditor/     audit ""      —     format ("csv" or "jsonl"), filters (the non-empty filters
 //	                           admin                              as typed: from, to, actor, team, action, target_type,
 //	                                                              target_id); recorded before the export, which ends
@@ -124,6 +130,8 @@ const (
 	AdminTeamCreated       = "admin.team_created"
 	AdminMembershipChanged = "admin.membership_changed"
 	AdminOwnershipChanged  = "admin.ownership_changed"
+	AdminChannelChanged    = "admin.channel_changed"
+	AdminChannelTested     = "admin.channel_tested"
 	AuditExported          = "audit.exported"
 )
 
@@ -133,7 +141,7 @@ var Actions = []string{
 	RequestRejected, RequestExpired, RequestExecutionStart, JDCloudCall, RequestInstanceCreated,
 	RequestInstanceAdopted, RequestDuplicate, RequestReady, RequestFailed, AdminUserCreated, AdminUserUpdated,
 	AdminUserDisabled, AdminPasswordReset, AdminAdminConfirmed, AdminTeamCreated, AdminMembershipChanged,
-	AdminOwnershipChanged, AuditExported,
+	AdminOwnershipChanged, AdminChannelChanged, AdminChannelTested, AuditExported,
 }
 
 // Target types.
@@ -142,6 +150,7 @@ const (
 	TargetUser    = "user"
 	TargetTeam    = "team"
 	TargetAudit   = "audit"
+	TargetChannel = "channel"
 )
 
 // SystemName is the actor name of events written by the worker.

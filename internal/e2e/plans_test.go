@@ -16,6 +16,9 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"restoredesk/internal/demo"
+	"restoredesk/internal/jobs"
+	"restoredesk/internal/notify"
+	"restoredesk/internal/postgres"
 	"restoredesk/internal/postgres/postgrestest"
 	"restoredesk/internal/testkit"
 )
@@ -97,11 +100,24 @@ func TestPagePlans(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	s := testkit.Start(t, testkit.Options{Pool: pool, Demo: true})
+	// The notification pages run on the demo outbox, as web serve's demo does.
+	s := testkit.Start(t, testkit.Options{Pool: pool, Demo: true, Notify: func(pool *pgxpool.Pool) *notify.Service {
+		n := notify.New(pool, notify.Config{Outbox: true})
+		client, err := jobs.New(pool, jobs.Config{Test: true}, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return notify.NewService(n, client)
+	}})
 	id := s.SubmitRequestAs(t, "alice", demo.Password, "payments", "mysql-payorders1")
 	team := strconv.FormatInt(s.Team(t, "payments"), 10)
 	var user string
 	if err := pool.QueryRow(t.Context(), `SELECT id::text FROM users WHERE username = 'alice'`).Scan(&user); err != nil {
+		t.Fatal(err)
+	}
+	channel, err := postgres.New(pool).InsertChannel(t.Context(), postgres.ChannelInput{Kind: "email",
+		Name: "everyone", Address: "restore-team@example.com", Enabled: true})
+	if err != nil {
 		t.Fatal(err)
 	}
 	today := time.Now().UTC().Format(time.DateOnly)
@@ -127,6 +143,10 @@ func TestPagePlans(t *testing.T) {
 		{"/admin/teams", "/admin/teams", "erin"},
 		{"/admin/teams/:id", "/admin/teams/" + team, "erin"},
 		{"/admin/teams/:id/ownership", "/admin/teams/" + team + "/ownership", "erin"},
+		{"/admin/channels", "/admin/channels", "erin"},
+		{"/admin/channels/mail", "/admin/channels/mail", "erin"},
+		{"/admin/channels/:id", "/admin/channels/" + strconv.FormatInt(channel, 10), "erin"},
+		{"/outbox", "/outbox", "erin"},
 		{"/audit", "/audit", "dave"},
 		{"/audit", "/audit?" + url.Values{"action": {"request.created"}}.Encode(), "dave"},
 		{"/audit", "/audit?" + url.Values{"team": {team}, "from": {today}, "to": {today}}.Encode(), "dave"},

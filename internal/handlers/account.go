@@ -28,10 +28,14 @@ func (h *Handler) renderAccount(c echo.Context, status int, errs map[string]stri
 	if err != nil {
 		return err
 	}
+	reminders, err := h.db.ReminderMail(ctx, u.ID)
+	if err != nil {
+		return err
+	}
 	noStore(c)
 	return render(c, status, views.Account(h.page(c, "Your account", ""), views.AccountProps{
 		Username: u.Username, Name: u.Name, Email: u.Email, SSO: row.SSO(), Teams: teamRoles(u),
-		Admin: u.Admin, Auditor: u.Auditor, Sessions: n, Errors: errs,
+		Admin: u.Admin, Auditor: u.Auditor, Sessions: n, Errors: errs, ReminderMail: reminders,
 	}))
 }
 

@@ -38,6 +38,9 @@ func (h *Handler) adminUsers(c echo.Context) error {
 	if after != "" {
 		p.PrevHref = "/admin/users"
 	}
+	if p.FailingChannels, err = h.failingChannels(c); err != nil {
+		return err
+	}
 	for _, r := range rows {
 		p.Users = append(p.Users, views.AdminUserRow{
 			ID: r.ID, Username: r.Username, Name: r.DisplayName, Email: r.Email, Disabled: r.Disabled,

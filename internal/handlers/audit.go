@@ -40,7 +40,7 @@ func (h *Handler) auditPage(c echo.Context) error {
 	}
 	props := views.AuditProps{
 		Filter: form, Actions: audit.Actions, HidePersonal: scope.HidePersonal,
-		TargetTypes: []string{audit.TargetRequest, audit.TargetUser, audit.TargetTeam, audit.TargetAudit},
+		TargetTypes: []string{audit.TargetRequest, audit.TargetUser, audit.TargetTeam, audit.TargetChannel, audit.TargetAudit},
 	}
 	status := http.StatusOK
 	if len(form.Errors) > 0 {
@@ -169,7 +169,7 @@ func parseAuditFilter(q url.Values) (views.AuditFilter, audit.Filter, audit.Curs
 	}
 	f.Action = form.Action
 	switch form.TargetType {
-	case "", audit.TargetRequest, audit.TargetUser, audit.TargetTeam, audit.TargetAudit:
+	case "", audit.TargetRequest, audit.TargetUser, audit.TargetTeam, audit.TargetChannel, audit.TargetAudit:
 	default:
 		form.Errors["target_type"] = "Choose a target type from the list."
 	}

@@ -14,6 +14,7 @@ import (
 
 	"restoredesk/internal/identity"
 	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/notify"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/pricing"
 	"restoredesk/internal/restore"
@@ -36,6 +37,7 @@ type Deps struct {
 	Cloud          *jdcloud.Client    // JD Cloud, for the admin's ownership pages; nil: not configured
 	Prices         *pricing.Table     // cost estimates
 	DefaultZone    *time.Location     // DEFAULT_TIME_ZONE: the pages' zone when neither the user nor the browser says
+	Notify         *notify.Service    // channels, deliveries, outbox; nil: notifications not wired (some tests)
 }
 
 // Handler holds the dependencies shared by every handler method.

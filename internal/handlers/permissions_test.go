@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"restoredesk/internal/notify/notifytest"
 	"restoredesk/internal/testkit"
 )
 
@@ -256,13 +257,26 @@ var permissions = []access{
 	{method: "POST", route: "/admin/teams/:id/ownership/vpcs/remove", setup: ownershipPath("/vpcs/remove", "vpc", true), want: expect("POST", 303, admins...)},
 	{method: "POST", route: "/admin/teams/:id/members/:user/role", setup: memberPath("role", url.Values{"lead": {"true"}}), want: expect("POST", 303, admin)},
 	{method: "POST", route: "/admin/teams/:id/members/:user/remove", setup: memberPath("remove", nil), want: expect("POST", 303, admin)},
+	{method: "GET", route: "/admin/channels", want: expect("GET", 200, admins...)},
+	{method: "POST", route: "/admin/channels", want: expect("POST", 303, admins...),
+		setup: func(_ *testing.T, f *fixture, _ role) (string, url.Values) {
+			return "/admin/channels", url.Values{"kind": {"email"}, "name": {f.fresh("list")}, "address": {"team@example.com"}}
+		}},
+	{method: "GET", route: "/admin/channels/mail", want: expect("GET", 200, admins...)},
+	{method: "GET", route: "/admin/channels/:id", setup: channelPath("", nil), want: expect("GET", 200, admins...)},
+	{method: "POST", route: "/admin/channels/:id", setup: channelPath("", url.Values{"name": {"renamed"}, "address": {"x@example.com"}}), want: expect("POST", 303, admins...)},
+	{method: "POST", route: "/admin/channels/:id/test", setup: channelPath("/test", nil), want: expect("POST", 200, admins...)},
+	{method: "POST", route: "/admin/channels/:id/delete", setup: channelPath("/delete", nil), want: expect("POST", 303, admins...)},
+	{method: "POST", route: "/admin/deliveries/:id/resend", setup: failedDelivery, want: expect("POST", 303, admins...)},
+	{method: "GET", route: "/outbox", want: expect("GET", 404, allSignedIn...)}, // demo mode only
+	{method: "POST", route: "/account/notifications", want: expect("POST", 303, allSignedIn...)},
 }
 
 // newFixture starts a server with one user per role and returns the world
 // with the cookies of the disabled user's session (signed in before being
 // disabled).
 func newFixture(t *testing.T) (*fixture, []*http.Cookie) {
-	s := testkit.Start(t, testkit.Options{})
+	s := testkit.Start(t, testkit.Options{Notify: notifyService(t, nil, notifytest.Cert{}, false)})
 	f := &fixture{s: s, ids: map[role]int64{}}
 	for _, r := range []role{engineer, otherEngineer, lead, otherLead, requesterLead, auditor, admin, disabledUser} {
 		u := testkit.User{Username: roleUser[r]}

@@ -67,6 +67,18 @@ func Routes(e *echo.Echo, h *Handler) {
 	e.POST("/admin/teams/:id/ownership/vpcs", h.adminOwnershipChange(restore.KindVPC, true), requireAdmin)
 	e.POST("/admin/teams/:id/ownership/vpcs/remove", h.adminOwnershipChange(restore.KindVPC, false), requireAdmin)
 
+	// Notifications: channels, deliveries, the demo outbox, personal choices.
+	e.GET("/admin/channels", h.adminChannels, requireAdmin)
+	e.POST("/admin/channels", h.adminChannelCreate, requireAdmin)
+	e.GET("/admin/channels/mail", h.adminPersonalMail, requireAdmin)
+	e.GET("/admin/channels/:id", h.adminChannel, requireAdmin)
+	e.POST("/admin/channels/:id", h.adminChannelUpdate, requireAdmin)
+	e.POST("/admin/channels/:id/test", h.adminChannelTest, requireAdmin)
+	e.POST("/admin/channels/:id/delete", h.adminChannelDelete, requireAdmin)
+	e.POST("/admin/deliveries/:id/resend", h.adminDeliveryResend, requireAdmin)
+	e.GET("/outbox", h.outbox, requireUser)
+	e.POST("/account/notifications", h.accountNotifications, requireUser)
+
 	// Audit log (audit trail).
 	e.GET("/audit", h.auditPage, requireUser)
 	e.GET("/audit/export", h.auditExport, requireUser)

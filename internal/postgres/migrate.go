@@ -24,7 +24,8 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]int64, error) {
 	}
 	db := stdlib.OpenDBFromPool(pool)
 	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker))
+	p, err := goose.NewProvider(goose.DialectPostgres, db, migrations.FS, goose.WithSessionLocker(locker),
+		goose.WithGoMigrations(migrations.Go()...))
 	if err != nil {
 		return nil, fmt.Errorf("migrations: %w", err)
 	}

@@ -30,6 +30,7 @@ import (
 	"restoredesk/internal/handlers"
 	"restoredesk/internal/identity"
 	"restoredesk/internal/logging"
+	"restoredesk/internal/notify"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/postgres/postgrestest"
 )
@@ -60,6 +61,9 @@ type Options struct {
 	// SSO, when set, turns single sign-on on; it is given the server's URL
 	// (for the callback address).
 	SSO func(baseURL string) handlers.SSOConfig
+	// Notify, when set, gives the admin pages their notification service
+	// (built on the server's pool).
+	Notify func(pool *pgxpool.Pool) *notify.Service
 }
 
 // Server is a running Restore Desk.
@@ -96,6 +100,9 @@ func Start(t testing.TB, o Options) *Server {
 	}
 	if o.SSO != nil {
 		cfg.SSO = o.SSO(base)
+	}
+	if o.Notify != nil {
+		cfg.Notify = o.Notify(o.Pool)
 	}
 	a, err := app.New(t.Context(), cfg)
 	if err != nil {

@@ -153,6 +153,7 @@ func ensureTemplate(t testing.TB, admin string) string {
 
 func migrationsHash() string {
 	h := sha256.New()
+	fmt.Fprintf(h, "river schema %d\n", migrations.RiverVersion) // the Go migrations' target
 	names, _ := fs.Glob(migrations.FS, "*.sql")
 	sort.Strings(names)
 	for _, n := range names {
