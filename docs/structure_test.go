@@ -174,7 +174,8 @@ func TestNoPointersOutside(t *testing.T) {
 	if err != nil {
 		t.Skipf("not a git checkout: %v", err)
 	}
-	outside := regexp.MustCompile(`SPEC §|SPEC\.md|API\.md|/work/shared`)
+	// The pointers are spelled in pieces so this file does not match itself.
+	outside := regexp.MustCompile(strings.Join([]string{"SPEC" + " §", "SPEC" + `\.md`, "API" + `\.md`, "/work/" + "shared"}, "|"))
 	for _, name := range strings.Fields(string(out)) {
 		if name == "docs/structure_test.go" || strings.HasSuffix(name, ".json") {
 			continue
