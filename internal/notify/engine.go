@@ -241,6 +241,14 @@ func (n *Notifier) plan(ctx context.Context, db *postgres.DB, e postgres.NotifyE
 			for _, a := range as {
 				users = append(users, a.ID)
 			}
+		case RoleAdmin:
+			as, err := db.Admins(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range as {
+				users = append(users, a.ID)
+			}
 		}
 		for _, u := range users {
 			if seen[u] {

@@ -134,6 +134,23 @@ func (f *fixture) finish(id int64, action, status string, details map[string]any
 }
 
 // channel stores a group channel (team "" for the global default).
+// record writes an audit event about request id without moving it.
+func (f *fixture) record(id int64, action string, details map[string]any) {
+	f.t.Helper()
+	err := postgres.New(f.pool).Tx(f.t.Context(), func(tx *postgres.DB) error {
+		r, err := tx.Request(f.t.Context(), id)
+		if err != nil {
+			return err
+		}
+		_, err = audit.Record(f.t.Context(), tx.Conn(), audit.Event{Actor: audit.System, Action: action, TargetType: audit.TargetRequest,
+			TargetID: strconv.FormatInt(id, 10), TeamID: r.TeamID, Details: details})
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 func (f *fixture) channel(team, kind, name, rawURL, secret, allow string) int64 {
 	f.t.Helper()
 	in := postgres.ChannelInput{Kind: kind, Name: name, Enabled: true, AllowNetworks: allow, URLHint: notify.MaskURL(rawURL), HasSecret: secret != ""}
