@@ -100,10 +100,7 @@ func render(id string, ev event) Message {
 	for _, u := range ev.Deciders {
 		names, usernames = append(names, u.DisplayName), append(usernames, u.Username)
 	}
-	waiting := "Waiting for " + orList(names) + " to approve or reject it."
-	if len(ev.Deciders) == 0 {
-		waiting = "Nobody can decide it: the team has no other lead. An admin must add one."
-	}
+	waiting := WaitingFor(names)
 	pending := r.Status == request.Pending
 	switch ev.Type {
 	case "request.created":
@@ -230,6 +227,15 @@ func nonNil(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// WaitingFor says who must act on a pending request, given the names of the
+// people who may decide it: the messages and the pages say it alike.
+func WaitingFor(names []string) string {
+	if len(names) == 0 {
+		return "Nobody can decide it: the team has no other lead. An admin must add one."
+	}
+	return "Waiting for " + orList(names) + " to approve or reject it."
 }
 
 // orList joins names as "bob", "bob or grace", "alice, bob or grace".
