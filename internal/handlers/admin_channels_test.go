@@ -78,6 +78,39 @@ func failedDelivery(t *testing.T, f *fixture, r role) (string, url.Values) {
 	return "/admin/deliveries/" + itoa(id) + "/resend", nil
 }
 
+// failedDeliveryJob stores a failed delivery and the finished River job that
+// tried it, and returns the job's "Retry now" path.
+func failedDeliveryJob(t *testing.T, f *fixture, r role) (string, url.Values) {
+	path, _ := failedDelivery(t, f, r)
+	delivery, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(path, "/admin/deliveries/"), "/resend"), 10, 64)
+	return "/admin/jobs/" + itoa(deliveryJob(t, f.s, delivery, "completed")) + "/retry", nil
+}
+
+// deliveryJob stores a notify_deliver job of delivery in state, as River
+// leaves one, and returns its id.
+func deliveryJob(t *testing.T, s *testkit.Server, delivery int64, state string) int64 {
+	t.Helper()
+	return riverJob(t, s, "notify_deliver", `{"delivery_id": `+itoa(delivery)+`}`, state, "")
+}
+
+// riverJob stores a River job of kind with args in state, with lastError as
+// its one recorded error when not empty, and returns its id.
+func riverJob(t *testing.T, s *testkit.Server, kind, args, state, lastError string) int64 {
+	t.Helper()
+	var id int64
+	err := s.Pool.QueryRow(t.Context(), `
+		INSERT INTO river_job (args, kind, max_attempts, queue, state, attempt, attempted_at, finalized_at, errors)
+		VALUES ($1::jsonb, $2, 5, 'default', $3::river_job_state, CASE WHEN $4 = '' THEN 0 ELSE 1 END,
+			CASE WHEN $4 = '' THEN NULL ELSE now() END,
+			CASE WHEN $3 IN ('completed', 'discarded', 'cancelled') THEN now() END,
+			CASE WHEN $4 = '' THEN NULL ELSE ARRAY[jsonb_build_object('at', now(), 'attempt', 1, 'error', $4::text)] END)
+		RETURNING id`, args, kind, state, lastError).Scan(&id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func TestChannelSecretsAreNeverShownBack(t *testing.T) {
 	s := notifyServer(t, nil, notifytest.Cert{}, false)
 	s.CreateUser(t, testkit.User{Username: "admin", Admin: true})

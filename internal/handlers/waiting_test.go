@@ -31,7 +31,9 @@ func TestPagesSayWhoDecides(t *testing.T) {
 		return strings.TrimSpace(testkit.Doc(t, body).Find(sel).Text())
 	}
 	req := func(id int64) string { return fmt.Sprintf("/requests/%d", id) }
-	row := func(id int64) string { return fmt.Sprintf(`[data-testid="request-row"][data-id="%d"] [data-testid="waiting-for"]`, id) }
+	row := func(id int64) string {
+		return fmt.Sprintf(`[data-testid="request-row"][data-id="%d"] [data-testid="waiting-for"]`, id)
+	}
 	cases := []struct {
 		name      string
 		c         *testkit.Client
