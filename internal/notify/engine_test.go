@@ -22,11 +22,28 @@ var slogDiscard = slog.New(slog.NewTextHandler(io.Discard, nil))
 func recipients(ds []postgres.Delivery, id int64, typ string) []string {
 	var out []string
 	for _, d := range ds {
-		if d.RequestID != nil && *d.RequestID == id && d.Type == typ {
+		if d.RequestID != nil && *d.RequestID == id && d.Type == typ && d.Username != nil {
 			out = append(out, *d.Username+":"+d.Status)
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// channelDeliveries lists the statuses of the group channel deliveries of
+// request id and type.
+func channelDeliveries(f *fixture, id int64, typ string) []string {
+	f.t.Helper()
+	ds, err := postgres.New(f.pool).RequestDeliveries(f.t.Context(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, d := range ds {
+		if d.Type == typ && d.ChannelID != nil {
+			out = append(out, d.Status)
+		}
+	}
 	return out
 }
 
