@@ -2,6 +2,9 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -168,7 +171,7 @@ func TestChannelSecretsAreNeverShownBack(t *testing.T) {
 		}
 	}
 	resp, _ = admin.PostForm(t, "/admin/channels", url.Values{"kind": {"webhook"}, "name": {"w"}, "url": {"https://10.0.0.1/hook"}, "allow_networks": {"10.0.0.0/8"}})
-	if resp.StatusCode != http.StatusSeeOther {
+	if resp.StatusCode != http.StatusCreated { // its generated secret shown once
 		t.Errorf("an allow-listed address: %d", resp.StatusCode)
 	}
 	// Leads are not admins.
@@ -309,4 +312,41 @@ func cloneValues(v url.Values) url.Values {
 		out[k] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+// A webhook added without a secret gets a generated one, shown on the page
+// that answers the creation and never again; the test message is signed with
+// it, so the receiver can verify with what the admin copied.
+func TestGeneratedWebhookSecretShownOnce(t *testing.T) {
+	cert := notifytest.NewCert(t)
+	rcv := notifytest.NewReceiver(t, cert, notifytest.Reply{Status: 204})
+	s := notifyServer(t, rcv, cert, false)
+	s.CreateUser(t, testkit.User{Username: "admin", Admin: true})
+	admin := s.SignInAs(t, "admin")
+	resp, body := admin.PostForm(t, "/admin/channels", url.Values{"kind": {"webhook"}, "name": {"ops hook"}, "enabled": {"on"},
+		"url": {"https://hooks.example.com/in"}, "allow_networks": {"127.0.0.0/8"}})
+	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Cache-Control") == "" {
+		t.Fatalf("create = %d (Cache-Control %q)\n%s", resp.StatusCode, resp.Header.Get("Cache-Control"), body)
+	}
+	secret := strings.TrimSpace(testkit.Doc(t, body).Find(`[data-testid="new-secret"] code`).Text())
+	if !strings.HasPrefix(secret, "whsec_") {
+		t.Fatalf("no generated secret shown: %q", secret)
+	}
+	var id string
+	if err := s.Pool.QueryRow(t.Context(), `SELECT id::text FROM notify_channels WHERE name = 'ops hook'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := admin.Get(t, "/admin/channels/"+id); strings.Contains(page, secret) {
+		t.Error("the channel's page shows the secret again")
+	}
+	if resp, _ := admin.PostForm(t, "/admin/channels/"+id+"/test", nil); resp.StatusCode != http.StatusOK || len(rcv.Seen()) != 1 {
+		t.Fatalf("test message: %d, %d seen", resp.StatusCode, len(rcv.Seen()))
+	}
+	r := rcv.Seen()[0]
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(r.Header.Get("webhook-id") + "." + r.Header.Get("webhook-timestamp") + "." + string(r.Body)))
+	if want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)); r.Header.Get("webhook-signature") != want {
+		t.Errorf("the test message is not signed with the secret shown: %q", r.Header.Get("webhook-signature"))
+	}
 }
