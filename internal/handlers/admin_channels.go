@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -291,15 +292,18 @@ func (h *Handler) adminDeliveryResend(c echo.Context) error {
 	if d.ChannelID != nil {
 		back = "/admin/channels/" + strconv.FormatInt(*d.ChannelID, 10)
 	}
-	if err := h.Notify.Resend(ctx, id); errors.Is(err, notify.ErrNotResendable) {
-		if err := h.setFlash(c, "error", "Only a failed or dropped delivery can be sent again."); err != nil {
-			return err
-		}
-		return c.Redirect(http.StatusSeeOther, back)
+	return h.resend(c, id, back, "Only a failed or dropped delivery can be sent again.")
+}
+
+// resend queues delivery id again through notify, and goes back with a flash
+// saying so, or with refused when the delivery cannot be sent again.
+func (h *Handler) resend(c echo.Context, id int64, back, refused string) error {
+	if err := h.Notify.Resend(c.Request().Context(), id); errors.Is(err, notify.ErrNotResendable) {
+		return h.adminDoneKind(c, "error", back, refused)
 	} else if err != nil {
 		return err
 	}
-	return h.adminDone(c, back, "Delivery queued again.")
+	return h.adminDone(c, back, fmt.Sprintf("Delivery #%d queued again.", id))
 }
 
 // outbox shows, in demo mode only, every message that would have been sent.

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -148,16 +147,12 @@ func (h *Handler) adminJobRetry(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	const refused = "Only a failed notification delivery can be retried here."
 	back := jobsHref(postgres.JobFailed, "", 0)
 	if j.DeliveryID == nil || deref(j.DeliveryStatus) != notify.StatusFailed {
-		return h.adminDoneKind(c, "error", back, "Only a failed notification delivery can be retried here.")
+		return h.adminDoneKind(c, "error", back, refused)
 	}
-	if err := h.Notify.Resend(ctx, *j.DeliveryID); errors.Is(err, notify.ErrNotResendable) {
-		return h.adminDoneKind(c, "error", back, "Only a failed notification delivery can be retried here.")
-	} else if err != nil {
-		return err
-	}
-	return h.adminDone(c, back, fmt.Sprintf("Delivery #%d queued again.", *j.DeliveryID))
+	return h.resend(c, *j.DeliveryID, back, refused)
 }
 
 // deref is *p, or the zero value when p is nil.
