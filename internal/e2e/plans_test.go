@@ -146,6 +146,8 @@ func TestPagePlans(t *testing.T) {
 		{"/admin/channels", "/admin/channels", "erin"},
 		{"/admin/channels/mail", "/admin/channels/mail", "erin"},
 		{"/admin/channels/:id", "/admin/channels/" + strconv.FormatInt(channel, 10), "erin"},
+		{"/admin/jobs", "/admin/jobs", "erin"},
+		{"/admin/jobs", "/admin/jobs?" + url.Values{"state": {"failed"}, "kind": {"notify_deliver"}}.Encode(), "erin"},
 		{"/outbox", "/outbox", "erin"},
 		{"/audit", "/audit", "dave"},
 		{"/audit", "/audit?" + url.Values{"action": {"request.created"}}.Encode(), "dave"},

@@ -79,6 +79,8 @@ func Routes(e *echo.Echo, h *Handler) {
 	e.POST("/admin/channels/:id/test", h.adminChannelTest, requireAdmin)
 	e.POST("/admin/channels/:id/delete", h.adminChannelDelete, requireAdmin)
 	e.POST("/admin/deliveries/:id/resend", h.adminDeliveryResend, requireAdmin)
+	e.GET("/admin/jobs", h.adminJobs, requireAdmin)
+	e.POST("/admin/jobs/:id/retry", h.adminJobRetry, requireAdmin)
 	e.GET("/outbox", h.outbox, requireUser)
 	e.POST("/account/notifications", h.accountNotifications, requireUser)
 
