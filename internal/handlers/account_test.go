@@ -82,7 +82,7 @@ func TestAccountTimeZone(t *testing.T) {
 }
 
 // The zone rule as a page shows it: the setting wins over the browser's
-// cookie, the cookie over the default (UTC in tests).
+// cookie, the cookie over the default (Asia/Shanghai).
 func TestAccountTimeZoneDecidesThePagesZone(t *testing.T) {
 	t.Parallel()
 	s := testkit.Start(t, testkit.Options{})
@@ -92,13 +92,13 @@ func TestAccountTimeZoneDecidesThePagesZone(t *testing.T) {
 		_, body := alice.Get(t, "/account")
 		return testkit.Doc(t, body).Find("[data-testid=time-zone-now]").Text()
 	}
-	if got := zoneNow(); !strings.Contains(got, "in UTC") {
-		t.Errorf("without setting or cookie: %q, want UTC", got)
+	if got := zoneNow(); !strings.Contains(got, "times in Asia/Shanghai,") {
+		t.Errorf("without setting or cookie: %q, want the default, Asia/Shanghai", got)
 	}
 	u, _ := url.Parse(s.URL)
 	cookies := append(alice.Cookies(), &http.Cookie{Name: "tz", Value: "Asia/Tokyo", Path: "/", Domain: u.Hostname()})
 	alice.SetCookies(cookies)
-	if got := zoneNow(); !strings.Contains(got, "in Asia/Tokyo") {
+	if got := zoneNow(); !strings.Contains(got, "times in Asia/Tokyo,") {
 		t.Errorf("with the browser's cookie: %q, want Asia/Tokyo", got)
 	}
 	_, body := alice.Get(t, "/account")
@@ -108,7 +108,7 @@ func TestAccountTimeZoneDecidesThePagesZone(t *testing.T) {
 	if resp, _ := alice.PostForm(t, "/account/time-zone", url.Values{"time_zone": {"Europe/Berlin"}}); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("save = %d", resp.StatusCode)
 	}
-	if got := zoneNow(); !strings.Contains(got, "in Europe/Berlin") {
+	if got := zoneNow(); !strings.Contains(got, "times in Europe/Berlin,") {
 		t.Errorf("with a setting and the cookie: %q, want Europe/Berlin", got)
 	}
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"restoredesk/internal/problem"
 	"restoredesk/internal/request"
 	"restoredesk/internal/restore"
+	"restoredesk/internal/timezone"
 	"restoredesk/internal/views"
 )
 
@@ -157,7 +159,7 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 	}
 	if r.Kind == request.ToPointInTime && r.RestoreTime != nil {
 		d.Backup = ""
-		d.RestorePoint = pointInTime(*r.RestoreTime)
+		d.RestorePoint = pointInTime(c.Request().Context(), *r.RestoreTime)
 	}
 	if r.DeciderName != nil {
 		d.Decider = *r.DeciderName
@@ -211,9 +213,15 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 }
 
 // pointInTime renders a restore point in Beijing time (JD Cloud's console's
-// zone, the form's default) and in UTC.
-func pointInTime(t time.Time) string {
-	return fmt.Sprintf("%s Beijing time (%s UTC)", restore.FormTime(t, restore.DefaultZone), t.UTC().Format("2006-01-02 15:04"))
+// zone, the form's default) and in UTC, after the viewer's own zone when it is
+// neither.
+func pointInTime(ctx context.Context, t time.Time) string {
+	s := fmt.Sprintf("%s Beijing time (%s UTC)", restore.FormTime(t, restore.DefaultZone), t.UTC().Format("2006-01-02 15:04"))
+	zone := timezone.From(ctx)
+	if _, off := t.In(zone).Zone(); off != 0 && off != 8*3600 {
+		s = fmt.Sprintf("%s %s — %s", restore.FormTime(t, zone), zone, s)
+	}
+	return s
 }
 
 // duplicateViews turns stored duplicates into the pages' rows.

@@ -196,7 +196,7 @@ func (h *Handler) requestFormView(d restore.Draft, ch restore.Choices, problems 
 	}
 	for _, b := range ch.Backups {
 		f.Backups = append(f.Backups, views.Option{Value: b.BackupID, Label: fmt.Sprintf("%s — %s, %s, %s (%s)",
-			views.ShortTime(b.BackupStartTime), views.Bytes(b.BackupSizeByte), b.BackupMode, b.BackupMethod, b.BackupID)})
+			jdTimeIn(ch.Zone, b.BackupStartTime), views.Bytes(b.BackupSizeByte), b.BackupMode, b.BackupMethod, b.BackupID)})
 	}
 	f.Kinds = []views.Option{{Value: string(request.FromBackup), Label: "A backup"},
 		{Value: string(request.ToPointInTime), Label: "A point in time"}}
