@@ -13,10 +13,10 @@ type ChannelRow struct {
 	Name     string
 	Target   string // masked URL or list address
 	Enabled  bool
-	Failing  bool // repeatedly failing: flagged
-	Failed   int  // failed deliveries since the last one sent
+	Failing  bool      // repeatedly failing: flagged
+	Failed   int       // failed deliveries since the last one sent
 	LastSent time.Time // zero: never
-	Problem  string // the last failure's error
+	Problem  string    // the last failure's error
 }
 
 // ChannelsProps is the channel list with the new-channel form.
