@@ -167,7 +167,22 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 	if r.DecidedAt != nil {
 		d.DecidedAt = *r.DecidedAt
 	}
-	if pr.Pending && !d.CanApprove && u.LeadOf(r.TeamID) && u.ID == r.RequesterID {
+	if pr.Pending && restore.PointInTimeGone(r, time.Now()) {
+		// Approval would be refused: the lead sees why and rejects with the
+		// suggested comment; the requester sees that "Request again" with a
+		// later time is the way forward.
+		d.CanApprove = false
+		d.Gone = fmt.Sprintf("This request can no longer be approved: the moment to restore is now more than %d days ago, "+
+			"further back than JD Cloud can restore.", jdcloud.PointInTimeDays)
+		switch {
+		case d.CanReject:
+			d.Gone += " Reject it with the comment below; the requester then files it again with a later time."
+			d.RejectComment = restore.GoneComment(d.RestorePoint)
+		case u.ID == r.RequesterID:
+			d.Gone += " Cancel it and use \"Request again\" to choose a later time."
+		}
+	}
+	if pr.Pending && !d.CanApprove && d.Gone == "" && u.LeadOf(r.TeamID) && u.ID == r.RequesterID {
 		d.DecideNote = "You requested this, so another lead of the team must decide."
 	}
 	d.Progress = r.Status.Progress()

@@ -41,6 +41,7 @@ type RequestDetail struct {
 	CanCancel       bool
 	CanRequestAgain bool
 	DecideNote      string // why the viewer cannot decide, when that helps
+	Gone            string // why approval is refused: the point in time is now out of JD Cloud's reach; the way forward
 	RejectComment   string // kept after a refused reject
 	RejectError     string
 	ApproveComment  string // kept after a refused approve (a comment too long)
