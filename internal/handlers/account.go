@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
@@ -64,8 +65,8 @@ func (h *Handler) renderAccount(c echo.Context, status int, forms accountForms) 
 	}))
 }
 
-// sessionRows turns the user's stored sessions into the account page's list;
-// current is the hash of the session the page is shown in.
+// sessionRows turns the user's stored sessions into the account page's list,
+// the one the page is shown in (its hash is current) first.
 func sessionRows(list []postgres.Session, current []byte) []views.SessionRow {
 	out := make([]views.SessionRow, len(list))
 	for i, s := range list {
@@ -75,6 +76,15 @@ func sessionRows(list []postgres.Session, current []byte) []views.SessionRow {
 			Current: bytes.Equal(s.IDHash, current),
 		}
 	}
+	slices.SortStableFunc(out, func(a, b views.SessionRow) int {
+		switch {
+		case a.Current == b.Current:
+			return 0
+		case a.Current:
+			return -1
+		}
+		return 1
+	})
 	return out
 }
 
