@@ -193,3 +193,29 @@ func TestAccountListsSessions(t *testing.T) {
 		t.Errorf("this session signs out through %q, want /signout", got)
 	}
 }
+
+// TestTimeZoneScriptIsServed: every page loads the script that reports the
+// browser's zone from the site's own static files (the Content-Security-Policy
+// allows no inline script), and sets no zone itself.
+func TestTimeZoneScriptIsServed(t *testing.T) {
+	t.Parallel()
+	s := testkit.Start(t, testkit.Options{})
+	resp, body := s.Get(t, "/signin")
+	src, ok := testkit.Doc(t, body).Find(`script[src^="/static/js/timezone.js"]`).Attr("src")
+	if !ok {
+		t.Fatal("the sign-in page does not load static/js/timezone.js")
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Errorf("Content-Security-Policy %q", csp)
+	}
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "tz" {
+			t.Errorf("the server set the zone cookie itself: %v", ck)
+		}
+	}
+	resp, js := s.Get(t, src)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "javascript") ||
+		!strings.Contains(js, "resolvedOptions().timeZone") || !strings.Contains(js, "SameSite=Lax") {
+		t.Errorf("GET %s = %d %q", src, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
