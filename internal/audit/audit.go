@@ -46,7 +46,8 @@ import (
 //	auth.sign_in_refused       system       user ""       —     scope, key, refused (attempts turned away in the
 //	                                                              window), since (RFC 3339): one count per key and
 //	                                                              window instead of one event per refused attempt
-//	auth.sign_out              the user     user <id>     —     scope ("this session")
+//	auth.sign_out              the user     user <id>     —     scope ("this session", or "one session": another of
+//	                                                              their sessions, from the account page), session_started⁺
 //	auth.sessions_revoked      user/admin   user <id>     —     username, sessions_ended, by ("self" or "admin")
 //	request.created            requester    request <id>  team  region, source_instance_id, kind ("backup" or "time"),
 //	                                                              backup_id⁺ (a backup), restore_time⁺ (a point in time,
@@ -76,9 +77,10 @@ import (
 //	                                                              admin asked for the admin role: it waits for a
 //	                                                              second admin, admin.admin_confirmed)
 //	admin.user_updated         admin/system/ user <id>    —     username, changes ({field: {"from": old, "to": new}};
-//	                           "sso"                              admin_pending when the admin role is asked for or
+//	                           "sso"/user                         admin_pending when the admin role is asked for or
 //	                                                              withdrawn); actor "sso" for changes the identity
-//	                                                              provider's claims drive
+//	                                                              provider's claims drive; by⁺ ("self": the user's
+//	                                                              own account page, such as time_zone)
 //	admin.user_disabled        admin/system user <id>     —     username, sessions_ended
 //	admin.password_reset       admin/user   user <id>     —     username, by ("admin" or "self"), sessions_ended⁺;
 //	                                                              never the password

@@ -23,10 +23,20 @@ const chromium = "/usr/lib/chromium/chromium"
 // for driving a tab of it.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	return newBrowserIn(t, "")
+}
+
+// newBrowserIn is newBrowser for a browser process started in the time zone
+// zone (its TZ), as a person's browser there would be; "" keeps the machine's.
+func newBrowserIn(t *testing.T, zone string) context.Context {
+	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("browser tests need Chromium at %s (apt-get install chromium; make test does it): %v", chromium, err)
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium))
+	if zone != "" {
+		opts = append(opts, chromedp.Env("TZ="+zone))
+	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(t.Context(), opts...)
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)

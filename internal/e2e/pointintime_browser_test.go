@@ -20,7 +20,7 @@ func TestPointInTimeJourney(t *testing.T) {
 	t.Parallel()
 	s := testkit.Start(t, testkit.Options{Demo: true})
 	s.RunWorker(t, testkit.FastWorker())
-	ctx := newBrowser(t)
+	ctx := newBrowserIn(t, "Asia/Shanghai") // alice works in Beijing time
 	y := time.Now().In(restore.DefaultZone).AddDate(0, 0, -1)
 	at := time.Date(y.Year(), y.Month(), y.Day(), 14, 30, 0, 0, restore.DefaultZone)
 	typed := at.Format("2006-01-02T15:04")

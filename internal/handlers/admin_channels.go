@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -46,7 +45,7 @@ func (h *Handler) renderChannels(c echo.Context, status int, form views.ChannelF
 	}
 	p := views.ChannelsProps{CanSecrets: h.Notify.CanStoreSecrets(), Outbox: h.Notify.Outbox()}
 	for _, ch := range cs {
-		row := channelRow(c.Request().Context(), ch)
+		row := channelRow(ch)
 		if ch.TeamID == nil {
 			p.Global = append(p.Global, row)
 		} else {
@@ -71,14 +70,14 @@ func (h *Handler) failingChannels(c echo.Context) ([]views.ChannelRow, error) {
 	}
 	var out []views.ChannelRow
 	for _, ch := range cs {
-		if row := channelRow(c.Request().Context(), ch); row.Enabled && row.Failing {
+		if row := channelRow(ch); row.Enabled && row.Failing {
 			out = append(out, row)
 		}
 	}
 	return out, nil
 }
 
-func channelRow(ctx context.Context, ch postgres.Channel) views.ChannelRow {
+func channelRow(ch postgres.Channel) views.ChannelRow {
 	row := views.ChannelRow{ID: ch.ID, Kind: notify.KindLabel(ch.Kind), Name: ch.Name, Target: ch.URLHint, Enabled: ch.Enabled,
 		Failed: ch.Failed, Failing: ch.Failed >= failingAfter, Problem: ch.LastFailure}
 	if ch.TeamName != nil {
@@ -88,7 +87,7 @@ func channelRow(ctx context.Context, ch postgres.Channel) views.ChannelRow {
 		row.Target = ch.Address
 	}
 	if ch.LastSentAt != nil {
-		row.LastSent = views.WhenIn(ctx, *ch.LastSentAt)
+		row.LastSent = *ch.LastSentAt
 	}
 	return row
 }
@@ -194,13 +193,13 @@ func (h *Handler) renderChannel(c echo.Context, status int, id int64, x channelE
 	if err != nil {
 		return err
 	}
-	p := views.ChannelProps{Form: f, Team: "global default", Kind: notify.KindLabel(ch.Kind), Deliveries: deliveryRows(c.Request().Context(), ds),
+	p := views.ChannelProps{Form: f, Team: "global default", Kind: notify.KindLabel(ch.Kind), Deliveries: deliveryRows(ds),
 		Failing: ch.Failed >= failingAfter, CanSecrets: h.Notify.CanStoreSecrets(), Outbox: h.Notify.Outbox(), NewSecret: x.newSecret}
 	if ch.TeamName != nil {
 		p.Team = *ch.TeamName
 	}
 	if test != nil {
-		row := deliveryRows(c.Request().Context(), []postgres.Delivery{*test})[0]
+		row := deliveryRows([]postgres.Delivery{*test})[0]
 		p.Test = &row
 	}
 	noStore(c)
@@ -271,7 +270,7 @@ func (h *Handler) adminPersonalMail(c echo.Context) error {
 	}
 	noStore(c)
 	return render(c, http.StatusOK, views.AdminPersonalMail(h.page(c, "Personal e-mail", "admin"),
-		views.PersonalMailProps{Deliveries: deliveryRows(c.Request().Context(), ds), Outbox: h.Notify.Outbox()}))
+		views.PersonalMailProps{Deliveries: deliveryRows(ds), Outbox: h.Notify.Outbox()}))
 }
 
 // adminDeliveryResend queues a failed or dropped delivery again.
@@ -317,7 +316,7 @@ func (h *Handler) outbox(c echo.Context) error {
 		return err
 	}
 	p := views.OutboxProps{Recipient: c.QueryParam("to")}
-	for _, r := range deliveryRows(c.Request().Context(), ds) {
+	for _, r := range deliveryRows(ds) {
 		if !slices.Contains(p.Recipients, r.Recipient) {
 			p.Recipients = append(p.Recipients, r.Recipient)
 		}
@@ -339,10 +338,10 @@ func (h *Handler) accountNotifications(c echo.Context) error {
 	return h.adminDone(c, "/account", "Notification choices saved.")
 }
 
-func deliveryRows(ctx context.Context, ds []postgres.Delivery) []views.DeliveryRow {
+func deliveryRows(ds []postgres.Delivery) []views.DeliveryRow {
 	out := make([]views.DeliveryRow, 0, len(ds))
 	for _, d := range ds {
-		r := views.DeliveryRow{ID: d.ID, When: views.WhenIn(ctx, d.CreatedAt), Type: d.Type, Status: d.Status, Attempts: d.Attempts,
+		r := views.DeliveryRow{ID: d.ID, When: d.CreatedAt, Type: d.Type, Status: d.Status, Attempts: d.Attempts,
 			Error: d.Error, Recipient: d.Destination, Subject: d.Subject, Body: d.Body,
 			CanResend: d.Status == notify.StatusFailed || d.Status == notify.StatusDropped}
 		if d.Username != nil && r.Recipient == "" {
@@ -355,7 +354,7 @@ func deliveryRows(ctx context.Context, ds []postgres.Delivery) []views.DeliveryR
 			r.Answer = strings.TrimSpace(strconv.Itoa(d.AnswerStatus) + " " + d.Answer)
 		}
 		if d.NextAttemptAt != nil && d.Status == notify.StatusRetrying {
-			r.NextAttempt = views.WhenIn(ctx, *d.NextAttemptAt)
+			r.NextAttempt = *d.NextAttemptAt
 		}
 		switch d.Status {
 		case notify.StatusSent:

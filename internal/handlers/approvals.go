@@ -49,7 +49,7 @@ func (h *Handler) approvals(c echo.Context) error {
 		return err
 	}
 	now := time.Now()
-	p := views.ApprovalsProps{Decide: requestRows(page.Requests, now), Own: requestRows(own.Requests, now)}
+	p := views.ApprovalsProps{Decide: requestRows(ctx, page.Requests, now), Own: requestRows(ctx, own.Requests, now)}
 	if err := h.describeRows(ctx, p.Decide, page.Requests); err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/timezone"
 	"restoredesk/internal/views"
 )
 
@@ -33,8 +34,8 @@ func (h *Handler) auditPage(c echo.Context) error {
 	}
 	noStore(c)
 	scope := policy.AuditScopeFor(u)
-	form, f, cur := parseAuditFilter(c.QueryParams())
 	ctx := c.Request().Context()
+	form, f, cur := parseAuditFilter(c.QueryParams(), timezone.From(ctx))
 	if err := h.resolveTeam(ctx, &form, &f); err != nil {
 		return err
 	}
@@ -62,6 +63,7 @@ func (h *Handler) auditPage(c echo.Context) error {
 			props.OlderHref = "/audit?" + withParam(q, "before", page.Older)
 		}
 		if policy.CanExportAudit(u) {
+			q := exportQuery(q, f)
 			props.ExportCSV = "/audit/export?" + withParam(q, "format", audit.FormatCSV)
 			props.ExportJSONL = "/audit/export?" + withParam(q, "format", audit.FormatJSONL)
 		}
@@ -92,8 +94,8 @@ func (h *Handler) auditExport(c echo.Context) error {
 	if format != audit.FormatCSV && format != audit.FormatJSONL {
 		return echo.NewHTTPError(http.StatusBadRequest, "Choose the export format: format=csv or format=jsonl.")
 	}
-	form, f, _ := parseAuditFilter(c.QueryParams())
 	ctx := c.Request().Context()
+	form, f, _ := parseAuditFilter(c.QueryParams(), timezone.From(ctx))
 	if err := h.resolveTeam(ctx, &form, &f); err != nil {
 		return err
 	}
@@ -131,17 +133,19 @@ func (h *Handler) auditExport(c echo.Context) error {
 	return nil
 }
 
-// auditTimeFormats are the time forms the filters accept, all read as UTC:
-// what a datetime-local input sends (with or without seconds), a date, or RFC 3339.
+// auditTimeFormats are the time forms the filters accept: what a
+// datetime-local input sends (with or without seconds) and a date, read in the
+// viewer's zone as the page shows its times, or RFC 3339 with its own offset.
 var auditTimeFormats = []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02", time.RFC3339Nano}
 
 // parseAuditFilter reads the audit page's filters and cursor from the query,
-// with a plain-words problem per field that cannot be used.
-func parseAuditFilter(q url.Values) (views.AuditFilter, audit.Filter, audit.Cursor) {
+// with a plain-words problem per field that cannot be used. Times without an
+// offset are read in zone, the viewer's.
+func parseAuditFilter(q url.Values, zone *time.Location) (views.AuditFilter, audit.Filter, audit.Cursor) {
 	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
 	form := views.AuditFilter{
 		From: get("from"), To: get("to"), Actor: get("actor"), Team: get("team"), Action: get("action"),
-		TargetType: get("target_type"), TargetID: get("target_id"), Errors: map[string]string{},
+		TargetType: get("target_type"), TargetID: get("target_id"), Zone: zone.String(), Errors: map[string]string{},
 	}
 	var f audit.Filter
 	parseTime := func(field, v string) time.Time {
@@ -149,11 +153,11 @@ func parseAuditFilter(q url.Values) (views.AuditFilter, audit.Filter, audit.Curs
 			return time.Time{}
 		}
 		for _, layout := range auditTimeFormats {
-			if t, err := time.ParseInLocation(layout, v, time.UTC); err == nil {
+			if t, err := time.ParseInLocation(layout, v, zone); err == nil {
 				return t.UTC()
 			}
 		}
-		form.Errors[field] = "Enter a date and time such as 2026-03-01T14:30 (UTC)."
+		form.Errors[field] = "Enter a date and time such as 2026-03-01T14:30 (" + zone.String() + ")."
 		return time.Time{}
 	}
 	f.From, f.To = parseTime("from", form.From), parseTime("to", form.To)
@@ -241,6 +245,22 @@ func auditQuery(form views.AuditFilter) url.Values {
 		}
 	}
 	return q
+}
+
+// exportQuery is q with the time filters as RFC 3339 UTC: an export is in
+// UTC, and its link (and the audit.exported record of its filters) then
+// means the same moments whichever zone opens it.
+func exportQuery(q url.Values, f audit.Filter) url.Values {
+	out := url.Values{}
+	for k, v := range q {
+		out[k] = v
+	}
+	for k, t := range map[string]time.Time{"from": f.From, "to": f.To} {
+		if !t.IsZero() {
+			out.Set(k, t.UTC().Format(time.RFC3339))
+		}
+	}
+	return out
 }
 
 func withParam[T string | int64](q url.Values, k string, v T) string {

@@ -228,6 +228,19 @@ func TestAuditPageFiltersAndLinks(t *testing.T) {
 		t.Errorf("actor input lost: %q", v)
 	}
 
+	// Times typed without an offset are the viewer's (here the default,
+	// Beijing time), as the page shows its times; the export link carries
+	// the same moments in UTC.
+	_, body = w.auditor.Get(t, "/audit?from=2026-03-01T10:00&to=2026-03-02T08:00:00")
+	d = testkit.Doc(t, body)
+	if hint := d.Find("#from-hint").Text(); !strings.Contains(hint, "Asia/Shanghai") {
+		t.Errorf("the From hint %q does not name the viewer's zone", hint)
+	}
+	if href := d.Find(`[data-testid="export-csv"]`).AttrOr("href", ""); !strings.Contains(href, "from=2026-03-01T02%3A00%3A00Z") ||
+		!strings.Contains(href, "to=2026-03-02T00%3A00%3A00Z") {
+		t.Errorf("export link %q: want from and to in UTC", href)
+	}
+
 	// Pages of 50, newest first, with working links both ways.
 	for i := range 60 {
 		err := pgx.BeginFunc(t.Context(), w.s.Pool, func(tx pgx.Tx) error {

@@ -45,7 +45,7 @@ func (h *Handler) dashboardRequests(c echo.Context, u *policy.User) (views.Dashb
 	if err != nil {
 		return d, err
 	}
-	d.Mine = requestRows(mine.Requests, now)
+	d.Mine = requestRows(ctx, mine.Requests, now)
 	if len(policy.DecidableTeams(u)) > 0 {
 		d.Lead = true
 		f := decidableBy(u)
@@ -56,7 +56,7 @@ func (h *Handler) dashboardRequests(c echo.Context, u *policy.User) (views.Dashb
 		if err != nil {
 			return d, err
 		}
-		d.Waiting = requestRows(waiting.Requests, now)
+		d.Waiting = requestRows(ctx, waiting.Requests, now)
 	}
 	events, err := audit.Query(ctx, h.Pool, audit.Filter{TargetType: audit.TargetRequest}, policy.AuditScopeFor(u), audit.Cursor{}, dashScan)
 	if err != nil {

@@ -183,6 +183,14 @@ var permissions = []access{
 			return "/account/password", url.Values{"current": {testkit.Password}, "new": {testkit.Password}}
 		}},
 	{method: "POST", route: "/account/sessions/revoke", want: expect("POST", 303, allSignedIn...)},
+	{method: "POST", route: "/account/sessions/:session/signout", want: expect("POST", 303, allSignedIn...), // a session nobody has
+		setup: func(*testing.T, *fixture, role) (string, url.Values) {
+			return "/account/sessions/" + strings.Repeat("ab", 32) + "/signout", nil
+		}},
+	{method: "POST", route: "/account/time-zone", want: expect("POST", 303, allSignedIn...),
+		setup: func(*testing.T, *fixture, role) (string, url.Values) {
+			return "/account/time-zone", url.Values{"time_zone": {"Asia/Shanghai"}}
+		}},
 
 	{method: "GET", route: "/audit", want: expect("GET", 200, auditLog...)},
 	{method: "GET", route: "/audit/export", want: expect("GET", 200, auditor, admin, adminSelf),

@@ -161,3 +161,81 @@ func TestPointInTimeFormFiles(t *testing.T) {
 		t.Errorf("Request again shows restore_at %q, want %q and the point-in-time choice", v, form.Get("restore_at"))
 	}
 }
+
+// TestPointInTimeGoneAtApproval: a point-in-time request that waited until
+// its moment is more than 7 days ago. The lead's page says approval is no
+// longer possible and offers the reject with a comment that tells the
+// requester what to do; an approve posted anyway is refused with the reason
+// and changes nothing; after the reject, the requester's page shows the
+// comment and "Request again", whose form asks for a later time instead of
+// the old one.
+func TestPointInTimeGoneAtApproval(t *testing.T) {
+	t.Parallel()
+	w := newFormWorld(t)
+	s := w.s
+	alice, bob := s.SignInAs(t, "alice"), s.SignInAs(t, "bob")
+	form := pitForm(t, s, "mysql-payorders1")
+	resp, body := alice.PostForm(t, "/requests", form)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("submit: %d\n%s", resp.StatusCode, body)
+	}
+	page := resp.Header.Get("Location")
+	if _, err := s.Pool.Exec(t.Context(), `UPDATE restore_requests SET restore_time = now() - interval '8 days' WHERE submission_key = $1`,
+		form.Get("key")); err != nil {
+		t.Fatal(err)
+	}
+
+	_, body = bob.Get(t, page)
+	d := testkit.Doc(t, body)
+	if got := d.Find("[data-testid=point-in-time-gone]").Text(); !strings.Contains(got, "can no longer be approved") || !strings.Contains(got, "7 days") {
+		t.Errorf("the lead's page says %q, want why approval is refused", got)
+	}
+	if d.Find("[data-testid=approve]").Length() != 0 {
+		t.Error("the lead is still offered Approve")
+	}
+	comment := d.Find("#comment").Text()
+	if !strings.Contains(comment, "Request again") || !strings.Contains(comment, "later time") {
+		t.Errorf("the reject comment offered is %q", comment)
+	}
+
+	resp, _ = bob.PostForm(t, page+"/approve", nil)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != page {
+		t.Fatalf("approve anyway = %d → %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	_, body = bob.Get(t, page)
+	if got := testkit.Doc(t, body).Find("[data-testid=flash]").Text(); !strings.Contains(got, "more than 7 days ago") {
+		t.Errorf("the refused approval says %q", got)
+	}
+	if n := countEvents(t, s.Pool, "request.approved"); n != 0 {
+		t.Errorf("request.approved events = %d, want 0", n)
+	}
+
+	_, body = alice.Get(t, page)
+	if got := testkit.Doc(t, body).Find("[data-testid=point-in-time-gone]").Text(); !strings.Contains(got, "Request again") {
+		t.Errorf("the requester's pending page says %q, want the way forward", got)
+	}
+
+	if resp, _ := bob.PostForm(t, page+"/reject", url.Values{"comment": {comment}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reject = %d", resp.StatusCode)
+	}
+	_, body = alice.Get(t, page)
+	d = testkit.Doc(t, body)
+	if got := d.Find("[data-testid=decision-comment]").Text(); got != comment {
+		t.Errorf("the requester reads %q, want the lead's comment", got)
+	}
+	again, ok := d.Find("[data-testid=request-again]").Attr("href")
+	if !ok {
+		t.Fatal("no Request again for the requester")
+	}
+	_, body = alice.Get(t, again)
+	ad := testkit.Doc(t, body)
+	if v, _ := fieldValue(ad, "restore_at"); v != "" {
+		t.Errorf("Request again fills in the gone moment %q", v)
+	}
+	if hint := ad.Find("#restore_at-hint").Text(); !strings.Contains(hint, "too far back; choose a later time") {
+		t.Errorf("Request again's hint %q does not ask for a later time", hint)
+	}
+	if !strings.Contains(body, `value="time" checked`) {
+		t.Error("Request again lost the point-in-time choice")
+	}
+}

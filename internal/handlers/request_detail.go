@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"restoredesk/internal/problem"
 	"restoredesk/internal/request"
 	"restoredesk/internal/restore"
+	"restoredesk/internal/timezone"
 	"restoredesk/internal/views"
 )
 
@@ -158,7 +160,7 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 	}
 	if r.Kind == request.ToPointInTime && r.RestoreTime != nil {
 		d.Backup = ""
-		d.RestorePoint = pointInTime(*r.RestoreTime)
+		d.RestorePoint = pointInTime(c.Request().Context(), *r.RestoreTime)
 	}
 	if r.DeciderName != nil {
 		d.Decider = *r.DeciderName
@@ -166,7 +168,22 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 	if r.DecidedAt != nil {
 		d.DecidedAt = *r.DecidedAt
 	}
-	if pr.Pending && !d.CanApprove && u.LeadOf(r.TeamID) && u.ID == r.RequesterID {
+	if pr.Pending && restore.PointInTimeGone(r, time.Now()) {
+		// Approval would be refused: the lead sees why and rejects with the
+		// suggested comment; the requester sees that "Request again" with a
+		// later time is the way forward.
+		d.CanApprove = false
+		d.Gone = fmt.Sprintf("This request can no longer be approved: the moment to restore is now more than %d days ago, "+
+			"further back than JD Cloud can restore.", jdcloud.PointInTimeDays)
+		switch {
+		case d.CanReject:
+			d.Gone += " Reject it with the comment below; the requester then files it again with a later time."
+			d.RejectComment = restore.GoneComment(d.RestorePoint)
+		case u.ID == r.RequesterID:
+			d.Gone += " Cancel it and use \"Request again\" to choose a later time."
+		}
+	}
+	if pr.Pending && !d.CanApprove && d.Gone == "" && u.LeadOf(r.TeamID) && u.ID == r.RequesterID {
 		d.DecideNote = "You requested this, so another lead of the team must decide."
 	}
 	if pr.Pending {
@@ -217,9 +234,15 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 }
 
 // pointInTime renders a restore point in Beijing time (JD Cloud's console's
-// zone, the form's default) and in UTC.
-func pointInTime(t time.Time) string {
-	return fmt.Sprintf("%s Beijing time (%s UTC)", restore.FormTime(t, restore.DefaultZone), t.UTC().Format("2006-01-02 15:04"))
+// zone, the form's default) and in UTC, after the viewer's own zone when it is
+// neither.
+func pointInTime(ctx context.Context, t time.Time) string {
+	s := fmt.Sprintf("%s Beijing time (%s UTC)", restore.FormTime(t, restore.DefaultZone), t.UTC().Format("2006-01-02 15:04"))
+	zone := timezone.From(ctx)
+	if _, off := t.In(zone).Zone(); off != 0 && off != 8*3600 {
+		s = fmt.Sprintf("%s %s — %s", restore.FormTime(t, zone), zone, s)
+	}
+	return s
 }
 
 // duplicateViews turns stored duplicates into the pages' rows.

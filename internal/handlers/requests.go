@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -56,6 +57,7 @@ func (h *Handler) newRequestForm(c echo.Context) error {
 	}
 	d := draftFrom(c)
 	from, _ := strconv.ParseInt(c.QueryParam("from"), 10, 64)
+	var gone string // the earlier request's moment, when JD Cloud can no longer restore it
 	if from > 0 {
 		r, err := h.db.Request(c.Request().Context(), from)
 		if err != nil || !policy.CanRequestAgain(u, policyRequest(r)) {
@@ -64,7 +66,12 @@ func (h *Handler) newRequestForm(c echo.Context) error {
 		zone := timezone.From(c.Request().Context())
 		d = restore.DraftFrom(r)
 		d.Zone = zone.String()
-		if r.RestoreTime != nil {
+		switch {
+		case restore.PointInTimeGone(r, time.Now()):
+			// The old moment would only be refused again: the requester
+			// chooses a later one.
+			gone, d.RestoreAt = restore.FormTime(*r.RestoreTime, zone), ""
+		case r.RestoreTime != nil:
 			d.RestoreAt = r.RestoreTime.In(zone).Format("2006-01-02T15:04")
 		}
 	}
@@ -77,6 +84,9 @@ func (h *Handler) newRequestForm(c echo.Context) error {
 	}
 	f := h.requestFormView(ch.Suggested, ch, nil)
 	f.FromRequest = from
+	if gone != "" && f.PointInTime {
+		f.RestoreHint = fmt.Sprintf("Request #%d restored to %s, which is now too far back; choose a later time. %s", from, gone, f.RestoreHint)
+	}
 	noStore(c)
 	if c.QueryParam("partial") == "1" {
 		return render(c, http.StatusOK, views.RequestFormBody(f))
@@ -196,7 +206,7 @@ func (h *Handler) requestFormView(d restore.Draft, ch restore.Choices, problems 
 	}
 	for _, b := range ch.Backups {
 		f.Backups = append(f.Backups, views.Option{Value: b.BackupID, Label: fmt.Sprintf("%s — %s, %s, %s (%s)",
-			views.ShortTime(b.BackupStartTime), views.Bytes(b.BackupSizeByte), b.BackupMode, b.BackupMethod, b.BackupID)})
+			jdTimeIn(ch.Zone, b.BackupStartTime), views.Bytes(b.BackupSizeByte), b.BackupMode, b.BackupMethod, b.BackupID)})
 	}
 	f.Kinds = []views.Option{{Value: string(request.FromBackup), Label: "A backup"},
 		{Value: string(request.ToPointInTime), Label: "A point in time"}}

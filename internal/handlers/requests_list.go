@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -14,7 +15,7 @@ import (
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/request"
-	"restoredesk/internal/restore"
+	"restoredesk/internal/timezone"
 	"restoredesk/internal/views"
 )
 
@@ -27,7 +28,7 @@ func (h *Handler) requestHistory(c echo.Context) error {
 	u := currentUser(c)
 	ctx := c.Request().Context()
 	scope := policy.RequestScopeFor(u)
-	form, f, cur := parseRequestFilter(c.QueryParams())
+	form, f, cur := parseRequestFilter(c.QueryParams(), timezone.From(c.Request().Context()))
 	f.AllTeams, f.TeamIDs = scope.All, scope.TeamIDs
 	p := views.RequestHistoryProps{Filter: form, Filtered: len(requestQuery(form)) > 0}
 	for _, s := range request.Statuses() {
@@ -60,19 +61,19 @@ func (h *Handler) requestHistory(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p.Requests = requestRows(page.Requests, time.Now())
+	p.Requests = requestRows(c.Request().Context(), page.Requests, time.Now())
 	p.PrevHref, p.NextHref = pageHrefs("/requests", requestQuery(form), page)
 	return render(c, http.StatusOK, views.RequestHistory(h.page(c, "Restore requests", "requests"), p))
 }
 
 // parseRequestFilter reads the history's filters and cursor from the query,
-// with a plain-words problem per field that cannot be used. Dates are UTC
-// days; "to" includes its day.
-func parseRequestFilter(q url.Values) (views.RequestFilterForm, postgres.RequestFilter, postgres.RequestCursor) {
+// with a plain-words problem per field that cannot be used. Dates are days
+// in zone, the viewer's, as the list's times are shown; "to" includes its day.
+func parseRequestFilter(q url.Values, zone *time.Location) (views.RequestFilterForm, postgres.RequestFilter, postgres.RequestCursor) {
 	get := func(k string) string { return strings.TrimSpace(q.Get(k)) }
 	form := views.RequestFilterForm{
 		Status: get("status"), Team: get("team"), Requester: get("requester"), Region: get("region"),
-		Kind: get("kind"), From: get("from"), To: get("to"), Errors: map[string]string{},
+		Kind: get("kind"), From: get("from"), To: get("to"), Zone: zone.String(), Errors: map[string]string{},
 	}
 	f := postgres.RequestFilter{Status: request.Status(form.Status), Requester: strings.ToLower(form.Requester), Region: form.Region,
 		Kind: request.Kind(form.Kind)}
@@ -92,7 +93,7 @@ func parseRequestFilter(q url.Values) (views.RequestFilterForm, postgres.Request
 		if v == "" {
 			return time.Time{}
 		}
-		t, err := time.ParseInLocation(time.DateOnly, v, time.UTC)
+		t, err := time.ParseInLocation(time.DateOnly, v, zone)
 		if err != nil {
 			form.Errors[field] = "Enter a date such as 2026-03-01."
 		}
@@ -140,16 +141,16 @@ func pageHrefs(path string, q url.Values, page postgres.RequestPage) (prev, next
 
 // requestRows turns stored requests into list rows, with ages and time left
 // counted from now.
-func requestRows(list []request.Request, now time.Time) []views.RequestRow {
+func requestRows(ctx context.Context, list []request.Request, now time.Time) []views.RequestRow {
 	out := make([]views.RequestRow, len(list))
 	for i, r := range list {
 		out[i] = views.RequestRow{
 			ID: r.ID, Team: r.TeamName, Requester: r.RequesterName, Status: r.Status, Region: r.Region, Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
-			BackupTime: views.ShortTime(r.BackupTime), Reason: views.Excerpt(r.Reason, 80), Created: r.CreatedAt,
+			BackupTime: jdTime(ctx, r.BackupTime), Reason: views.Excerpt(r.Reason, 80), Created: r.CreatedAt,
 			Age: views.Duration(now.Sub(r.CreatedAt)),
 		}
 		if r.Kind == request.ToPointInTime && r.RestoreTime != nil {
-			out[i].BackupTime = "point in time " + restore.FormTime(*r.RestoreTime, restore.DefaultZone) + " Beijing"
+			out[i].BackupTime = "point in time " + views.WhenIn(ctx, *r.RestoreTime)
 		}
 		if r.Status.Pending() {
 			out[i].TimeLeft = views.Duration(r.ExpiresAt.Sub(now))

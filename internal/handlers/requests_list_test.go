@@ -184,8 +184,10 @@ func TestRequestHistoryFiltersAndPaging(t *testing.T) {
 		}
 	})
 
-	today := time.Now().UTC().Format(time.DateOnly)
-	yesterday := time.Now().UTC().AddDate(0, 0, -1).Format(time.DateOnly)
+	// Days are the viewer's: here the default zone, Beijing time.
+	now := time.Now().In(beijing)
+	today := now.Format(time.DateOnly)
+	yesterday := now.AddDate(0, 0, -1).Format(time.DateOnly)
 	for _, tc := range []struct {
 		name, query string
 		want        []int64
@@ -197,7 +199,7 @@ func TestRequestHistoryFiltersAndPaging(t *testing.T) {
 		{"region without requests", "region=cn-east-2", nil},
 		{"created today", "from=" + today + "&to=" + today + "&requester=lead", byLead},
 		{"created before today", "to=" + yesterday, nil},
-		{"created from tomorrow", "from=" + time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly), nil},
+		{"created from tomorrow", "from=" + now.AddDate(0, 0, 1).Format(time.DateOnly), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := getPage(t, w.s.SignInAs(t, "lead2"), "/requests?"+tc.query, http.StatusOK)
@@ -232,6 +234,51 @@ func TestRequestHistoryFiltersAndPaging(t *testing.T) {
 		}
 		if d.Find(`[data-testid="filters-invalid"]`).Length() != 1 || d.Find(`[data-testid="empty"]`).Length() != 0 {
 			t.Errorf("%s: a refused filter should say so, not that nothing matches", tc.query)
+		}
+	}
+}
+
+var beijing, _ = time.LoadLocation("Asia/Shanghai")
+
+// TestRequestHistoryDaysAreTheViewers: a request created at 17:00 UTC is
+// created the next day in Beijing; the date filters and the listed time
+// follow the viewer's zone, with UTC on hover.
+func TestRequestHistoryDaysAreTheViewers(t *testing.T) {
+	t.Parallel()
+	w := newListWorld(t)
+	id := w.submitMany(t, "eng", "payments", "mysql-payorders1", 1)[0]
+	if _, err := w.s.Pool.Exec(t.Context(), `UPDATE restore_requests SET created_at = '2026-03-01 17:00:00+00' WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	w.s.CreateUser(t, testkit.User{Username: "utclead", Teams: map[string]bool{"payments": true}})
+	utc := w.s.SignInAs(t, "utclead")
+	if resp, _ := utc.PostForm(t, "/account/time-zone", url.Values{"time_zone": {"UTC"}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("set UTC = %d", resp.StatusCode)
+	}
+	for _, tc := range []struct {
+		viewer   *testkit.Client
+		zone     string
+		day      string // the day the request was created on, in the viewer's zone
+		otherDay string
+		shown    string
+	}{
+		{w.s.SignInAs(t, "lead2"), "Asia/Shanghai", "2026-03-02", "2026-03-01", "2026-03-02 01:00:00 +08:00"},
+		{utc, "UTC", "2026-03-01", "2026-03-02", "2026-03-01 17:00:00 UTC"},
+	} {
+		d := getPage(t, tc.viewer, "/requests?from="+tc.day+"&to="+tc.day, http.StatusOK)
+		if got := listedIDs(t, d, ""); !slices.Equal(got, []int64{id}) {
+			t.Errorf("%s, created on %s: listed %v, want [%d]", tc.zone, tc.day, got, id)
+		}
+		if got := d.Find("#from-hint").Text(); !strings.Contains(got, tc.zone) {
+			t.Errorf("%s: the date's hint %q does not name the zone", tc.zone, got)
+		}
+		cell := d.Find(`[data-testid=request-row] time`).First()
+		if cell.Text() != tc.shown || cell.AttrOr("title", "") != "2026-03-01 17:00:00 UTC" {
+			t.Errorf("%s: created shown as %q (hover %q), want %q with UTC on hover", tc.zone, cell.Text(), cell.AttrOr("title", ""), tc.shown)
+		}
+		d = getPage(t, tc.viewer, "/requests?from="+tc.otherDay+"&to="+tc.otherDay, http.StatusOK)
+		if got := listedIDs(t, d, ""); len(got) != 0 {
+			t.Errorf("%s, created on %s: listed %v, want none", tc.zone, tc.otherDay, got)
 		}
 	}
 }

@@ -47,6 +47,8 @@ func Routes(e *echo.Echo, h *Handler) {
 	e.GET("/account", h.account, requireUser)
 	e.POST("/account/password", h.accountPassword, requireUser)
 	e.POST("/account/sessions/revoke", h.accountRevokeSessions, requireUser)
+	e.POST("/account/sessions/:session/signout", h.accountEndSession, requireUser)
+	e.POST("/account/time-zone", h.accountTimeZone, requireUser)
 	e.GET("/admin", h.adminHome, requireAdmin)
 	e.GET("/admin/users", h.adminUsers, requireAdmin)
 	e.GET("/admin/users/new", h.adminUserNew, requireAdmin)

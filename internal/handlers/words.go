@@ -9,6 +9,7 @@ import (
 
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/request"
+	"restoredesk/internal/timezone"
 	"restoredesk/internal/views"
 )
 
@@ -101,12 +102,18 @@ func requestSpec(r request.Request) jdcloud.RestoredInstanceSpec {
 
 // jdTime renders a JD Cloud time (backup times arrive without a zone, in
 // JD Cloud's) in the viewer's zone; anything unparsable is shown as it came.
-func jdTime(ctx context.Context, s string) string {
+func jdTime(ctx context.Context, s string) string { return jdTimeIn(timezone.From(ctx), s) }
+
+// jdTimeIn renders a JD Cloud time in zone (UTC when nil).
+func jdTimeIn(zone *time.Location, s string) string {
 	t, err := jdcloud.ParseTime(s)
 	if err != nil {
 		return s
 	}
-	return views.WhenIn(ctx, t.Truncate(time.Minute))
+	if zone == nil {
+		zone = time.UTC
+	}
+	return timezone.Format(t.Truncate(time.Minute), zone)
 }
 
 // vpcLabel names a VPC: "prod-vpc (vpc-123)", or the id alone.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/request"
@@ -65,6 +66,17 @@ func requestURL(base *url.URL, id int64) string {
 	return base.JoinPath("requests", strconv.FormatInt(id, 10)).String()
 }
 
+// messageTime renders a JD Cloud time (backup times come without a zone, in
+// JD Cloud's) in UTC, as messages show every time; anything unparsable as it
+// came.
+func messageTime(s string) string {
+	t, err := jdcloud.ParseTime(s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
 // render builds the message of ev; id is the delivery's stable id.
 func render(id string, ev event) Message {
 	r := ev.Request
@@ -90,11 +102,18 @@ func render(id string, ev event) Message {
 		backup = r.BackupName + " (" + r.BackupID + ")"
 	}
 	if r.BackupTime != "" {
-		backup += ", taken " + r.BackupTime
+		backup += ", taken " + messageTime(r.BackupTime)
+	}
+	what := Field{"Backup", backup}
+	if r.Kind == request.ToPointInTime && r.RestoreTime != nil {
+		// A message has no viewer: the moment in UTC and in Beijing time,
+		// the zone JD Cloud's console shows.
+		what = Field{"Point in time", r.RestoreTime.UTC().Format("2006-01-02 15:04 UTC") + " (" +
+			r.RestoreTime.In(jdcloud.TimeZone).Format("2006-01-02 15:04") + " Beijing time)"}
 	}
 	m.Fields = []Field{
 		{"Request", num}, {"Team", r.TeamName}, {"Requested by", r.RequesterName},
-		{"Source", source + " in " + r.Region}, {"Backup", backup}, {"Reason", r.Reason},
+		{"Source", source + " in " + r.Region}, what, {"Reason", r.Reason},
 	}
 	var names, usernames []string
 	for _, u := range ev.Deciders {

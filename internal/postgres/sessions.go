@@ -86,3 +86,50 @@ func (d *DB) DeleteExpiredSessions(ctx context.Context, idle time.Duration) erro
 	}
 	return nil
 }
+
+// Session is one of a user's active sessions as the account page lists it.
+type Session struct {
+	IDHash     []byte
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ClientAddr string
+	UserAgent  string
+	Method     string
+}
+
+// ActiveSessions returns user's sessions that are neither expired nor idle
+// for longer than idle, the most recently used first.
+func (d *DB) ActiveSessions(ctx context.Context, user int64, idle time.Duration) ([]Session, error) {
+	rows, err := d.db.Query(ctx, `
+		SELECT id_hash, created_at, last_seen_at, client_addr, user_agent, method FROM sessions
+		WHERE user_id = $1 AND expires_at > now() AND last_seen_at > now() - $2 * interval '1 microsecond'
+		ORDER BY last_seen_at DESC, created_at DESC`,
+		user, idle.Microseconds())
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Session, error) {
+		var s Session
+		err := r.Scan(&s.IDHash, &s.CreatedAt, &s.LastSeenAt, &s.ClientAddr, &s.UserAgent, &s.Method)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteUserSession ends user's session whose id hashes to idHash and returns
+// when it started. It returns ErrNotFound when user has no such session, so
+// nobody can end another person's session by its hash.
+func (d *DB) DeleteUserSession(ctx context.Context, user int64, idHash []byte) (started time.Time, err error) {
+	err = d.db.QueryRow(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id_hash = $2 RETURNING created_at`,
+		user, idHash).Scan(&started)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return time.Time{}, ErrNotFound
+	}
+	if err != nil {
+		return time.Time{}, fmt.Errorf("delete session: %w", err)
+	}
+	return started, nil
+}

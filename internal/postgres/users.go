@@ -290,3 +290,21 @@ func (d *DB) CancelAdminRequest(ctx context.Context, user int64) error {
 	}
 	return nil
 }
+
+// SetTimeZone stores the zone user's pages show times in ("" for their
+// browser's, else the deployment's default) and returns the one it replaces.
+// It returns ErrNotFound when there is no such user.
+func (d *DB) SetTimeZone(ctx context.Context, user int64, zone string) (previous string, err error) {
+	err = d.db.QueryRow(ctx, `
+		UPDATE users u SET time_zone = $2
+		FROM (SELECT id, time_zone FROM users WHERE id = $1 FOR UPDATE) old
+		WHERE u.id = old.id
+		RETURNING old.time_zone`, user, zone).Scan(&previous)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("set time zone: %w", err)
+	}
+	return previous, nil
+}

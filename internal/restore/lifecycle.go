@@ -43,6 +43,23 @@ var (
 	ErrNotOwned = problem.New(problem.Invalid, "The team no longer owns this instance or may no longer use this VPC.")
 )
 
+// PointInTimeGone reports whether r restores to a point in time that is, at
+// now, further back than JD Cloud can restore: approving it is refused
+// (ErrPointInTimeGone), and the way forward is a new request with a later
+// time.
+func PointInTimeGone(r request.Request, now time.Time) bool {
+	return r.Kind == request.ToPointInTime && r.RestoreTime != nil &&
+		r.RestoreTime.Before(now.AddDate(0, 0, -jdcloud.PointInTimeDays))
+}
+
+// GoneComment is the rejection comment offered to a lead for a request whose
+// point in time has gone (PointInTimeGone); at is the moment in words. The
+// requester reads it next to "Request again".
+func GoneComment(at string) string {
+	return fmt.Sprintf("The moment to restore, %s, is now more than %d days ago, further back than JD Cloud can restore. "+
+		"Use \"Request again\" on this page and choose a later time.", at, jdcloud.PointInTimeDays)
+}
+
 // StateError says a transition was refused because the request is no longer
 // in the state it needs. It is a problem.Conflict (errors.As finds one).
 type StateError struct{ Status Status }
@@ -196,8 +213,7 @@ func (l *Lifecycle) decide(ctx context.Context, actor audit.Actor, id int64, to 
 			expired = true
 			return l.expire(ctx, tx, r)
 		}
-		if to == Approved && r.Kind == request.ToPointInTime && r.RestoreTime != nil &&
-			r.RestoreTime.Before(time.Now().AddDate(0, 0, -jdcloud.PointInTimeDays)) {
+		if to == Approved && PointInTimeGone(r, time.Now()) {
 			return ErrPointInTimeGone
 		}
 		upd := postgres.RequestUpdate{Status: &to, DecidedBy: &actor.UserID, DecisionComment: &comment}

@@ -64,6 +64,9 @@ type Options struct {
 	// Notify, when set, gives the admin pages their notification service
 	// (built on the server's pool).
 	Notify func(pool *pgxpool.Pool) *notify.Service
+	// DefaultZone is DEFAULT_TIME_ZONE (nil: the product's default,
+	// Asia/Shanghai).
+	DefaultZone *time.Location
 }
 
 // Server is a running Restore Desk.
@@ -96,7 +99,7 @@ func Start(t testing.TB, o Options) *Server {
 	cfg := app.Config{
 		Pool: o.Pool, Log: logging.New(logs, slog.LevelDebug), Demo: o.Demo,
 		SessionKeyPairs: [][]byte{[]byte("e2e-signing-key-0123456789abcdef"), []byte("e2e-encrypt-key-0123456789abcdef")},
-		TrustedProxies:  o.TrustedProxies, Identity: o.Identity, Cloud: sim.cloud,
+		TrustedProxies:  o.TrustedProxies, Identity: o.Identity, Cloud: sim.cloud, DefaultZone: o.DefaultZone,
 	}
 	if o.SSO != nil {
 		cfg.SSO = o.SSO(base)

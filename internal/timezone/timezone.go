@@ -2,7 +2,7 @@
 // from the handlers to the views through the request's context.
 //
 // One rule everywhere: the viewer's own setting (the account page), else the
-// zone their browser reported (a cookie set by static/js/app.js), else the
+// zone their browser reported (a cookie set by static/js/timezone.js), else the
 // deployment's DEFAULT_TIME_ZONE. Pages render times on the server in that
 // zone, so they read the same without JavaScript; the UTC time is on hover,
 // and exports stay in UTC.

@@ -42,6 +42,7 @@ type KV struct {
 // AuditFilter is the audit page's filter form, as typed.
 type AuditFilter struct {
 	From, To, Actor, Team, Action, TargetType, TargetID string
+	Zone                                                string            // the zone From and To are read in, the viewer's
 	Errors                                              map[string]string // field name → problem
 }
 

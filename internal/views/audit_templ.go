@@ -113,7 +113,7 @@ func AuditPage(p Page, a AuditProps) templ.Component {
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = Field("from", "From (UTC)", "", a.Filter.Errors["from"]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var5), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field("from", "From", "In "+a.Filter.Zone+".", a.Filter.Errors["from"]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var5), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -148,7 +148,7 @@ func AuditPage(p Page, a AuditProps) templ.Component {
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = Field("to", "To (UTC, not included)", "", a.Filter.Errors["to"]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var7), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field("to", "To", "In "+a.Filter.Zone+", not included.", a.Filter.Errors["to"]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var7), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

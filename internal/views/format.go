@@ -11,17 +11,6 @@ import (
 	"restoredesk/internal/timezone"
 )
 
-// ShortTime renders a JD Cloud or RFC 3339 time as "2006-01-02 15:04 UTC";
-// anything unparsable is shown as it came.
-func ShortTime(s string) string {
-	for _, layout := range []string{time.RFC3339, "2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
-		if t, err := time.Parse(layout, s); err == nil {
-			return t.UTC().Format("2006-01-02 15:04 UTC")
-		}
-	}
-	return s
-}
-
 // ISO renders t for a <time datetime> attribute.
 func ISO(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 

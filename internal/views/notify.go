@@ -1,6 +1,9 @@
 package views
 
-import "strconv"
+import (
+	"strconv"
+	"time"
+)
 
 // ChannelRow is one channel in the channel list.
 type ChannelRow struct {
@@ -10,10 +13,10 @@ type ChannelRow struct {
 	Name     string
 	Target   string // masked URL or list address
 	Enabled  bool
-	Failing  bool // repeatedly failing: flagged
-	Failed   int  // failed deliveries since the last one sent
-	LastSent string
-	Problem  string // the last failure's error
+	Failing  bool      // repeatedly failing: flagged
+	Failed   int       // failed deliveries since the last one sent
+	LastSent time.Time // zero: never
+	Problem  string    // the last failure's error
 }
 
 // ChannelsProps is the channel list with the new-channel form.
@@ -44,7 +47,7 @@ type ChannelForm struct {
 // DeliveryRow is one delivery in a list.
 type DeliveryRow struct {
 	ID          int64
-	When        string
+	When        time.Time
 	Type        string
 	Request     int64 // 0: none
 	Recipient   string
@@ -53,7 +56,7 @@ type DeliveryRow struct {
 	Attempts    int
 	Answer      string // status and body
 	Error       string
-	NextAttempt string
+	NextAttempt time.Time // zero: no retry waiting
 	CanResend   bool
 	Subject     string
 	Body        string

@@ -42,6 +42,7 @@ type RequestDetail struct {
 	CanRequestAgain bool
 	DecideNote      string // why the viewer cannot decide, when that helps
 	WaitingFor      string // pending: who may decide ("Waiting for bob or grace to approve or reject it.")
+	Gone            string // why approval is refused: the point in time is now out of JD Cloud's reach; the way forward
 	RejectComment   string // kept after a refused reject
 	RejectError     string
 	ApproveComment  string // kept after a refused approve (a comment too long)

@@ -39,6 +39,7 @@ func (r RequestRow) Href() string { return "/requests/" + strconv.FormatInt(r.ID
 // RequestFilterForm is the history's filter form, as typed.
 type RequestFilterForm struct {
 	Status, Team, Requester, Region, Kind, From, To string
+	Zone                                            string            // the zone the dates are days in, the viewer's
 	Errors                                          map[string]string // field → problem
 }
 

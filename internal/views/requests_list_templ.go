@@ -358,7 +358,7 @@ func RequestHistory(p Page, h RequestHistoryProps) templ.Component {
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = Field("from", "Created from (UTC date)", "", h.Filter.Errors["from"]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var15), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field("from", "Created from", "A day in "+h.Filter.Zone+".", h.Filter.Errors["from"]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var15), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -393,7 +393,7 @@ func RequestHistory(p Page, h RequestHistoryProps) templ.Component {
 				}
 				return nil
 			})
-			templ_7745c5c3_Err = Field("to", "Created to (UTC date, included)", "", h.Filter.Errors["to"]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var17), templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = Field("to", "Created to", "A day in "+h.Filter.Zone+", included.", h.Filter.Errors["to"]).Render(templ.WithChildren(ctx, templ_7745c5c3_Var17), templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -481,7 +481,7 @@ func requestTable(rows []RequestRow, queue bool) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<th>Created (UTC)</th>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<th>Created</th>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
