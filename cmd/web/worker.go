@@ -38,7 +38,8 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer stopSim()
 	acfg := appConfig(cfg, pool, log, cloud)
-	if acfg.Jobs, acfg.Notify, err = background(cfg, getenv, pool, log, true); err != nil {
+	acfg.Jobs.Work = true
+	if acfg.Kinds, acfg.Notify, err = background(cfg, getenv, pool, log); err != nil {
 		return err
 	}
 	a, err := app.New(ctx, acfg)
