@@ -14,8 +14,8 @@ import (
 	"restoredesk/internal/app"
 	"restoredesk/internal/identity"
 	"restoredesk/internal/jdcloud"
-	"restoredesk/internal/jobs"
 	"restoredesk/internal/jdcloud/jdcloudsim"
+	"restoredesk/internal/jobs"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/restore"
 )

@@ -141,6 +141,10 @@ func (e *executeWorker) Work(ctx context.Context, job *river.Job[ExecuteArgs]) e
 	case err != nil:
 		return err // database trouble: River retries with backoff
 	case next.Busy:
+		// A run River rescued from a worker that is slow rather than dead,
+		// or a duplicate: the holder finishes its step first.
+		e.w.cfg.Log.InfoContext(ctx, "request held by another worker; looking again shortly", "request", job.Args.RequestID,
+			"job", job.ID, "attempt", job.Attempt)
 		return river.JobSnooze(busySnooze)
 	case next.Done:
 		return nil
