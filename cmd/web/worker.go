@@ -10,8 +10,8 @@ import (
 	"restoredesk/internal/logging"
 )
 
-// cmdWorker runs only the background work (execution, tracking, expiry,
-// audit checkpoints, session clean-up, and River's jobs: notifications)
+// cmdWorker works only the background jobs — River's: the restore
+// execution, expiry, audit checkpoints, session clean-up and notifications —
 // until ctx ends. Any number may run beside web serve.
 func cmdWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
