@@ -146,6 +146,8 @@ func TestPagePlans(t *testing.T) {
 		{"/admin/channels", "/admin/channels", "erin"},
 		{"/admin/channels/mail", "/admin/channels/mail", "erin"},
 		{"/admin/channels/:id", "/admin/channels/" + strconv.FormatInt(channel, 10), "erin"},
+		{"/admin/jobs", "/admin/jobs", "erin"},
+		{"/admin/jobs", "/admin/jobs?" + url.Values{"state": {"failed"}, "kind": {"notify_deliver"}}.Encode(), "erin"},
 		{"/outbox", "/outbox", "erin"},
 		{"/audit", "/audit", "dave"},
 		{"/audit", "/audit?" + url.Values{"action": {"request.created"}}.Encode(), "dave"},
@@ -166,6 +168,28 @@ func TestPagePlans(t *testing.T) {
 		{"/requests/:id", req, "bob"},
 		{"/requests/:id/status", req + "/status", "alice"},
 		{"/approvals", "/approvals", "bob"},
+	}
+	// Every combination of the history's filters, and of the audit log's,
+	// for someone who sees every team and for a lead who sees one.
+	history := [][2]string{{"status", "ready"}, {"team", team}, {"requester", "alice"}, {"region", "cn-north-1"},
+		{"from", today}, {"kind", "backup"}}
+	auditFilters := [][2]string{{"actor", "alice"}, {"team", team}, {"action", "request.created"},
+		{"target_type", "request"}, {"from", today + "T00:00"}}
+	for _, set := range []struct {
+		route   string
+		filters [][2]string
+	}{{"/requests", history}, {"/audit", auditFilters}} {
+		for mask := 1; mask < 1<<len(set.filters); mask++ {
+			v := url.Values{}
+			for i, f := range set.filters {
+				if mask&(1<<i) != 0 {
+					v.Set(f[0], f[1])
+				}
+			}
+			for _, who := range []string{"dave", "bob"} {
+				pages = append(pages, struct{ route, path, who string }{set.route, set.route + "?" + v.Encode(), who})
+			}
+		}
 	}
 	covered := map[string]bool{}
 	for _, p := range pages {

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -139,7 +140,7 @@ func (h *Handler) adminChannelCreate(c echo.Context) error {
 		back.Errors = errs
 		return h.renderChannels(c, http.StatusUnprocessableEntity, back)
 	}
-	id, err := h.Notify.SaveChannel(c.Request().Context(), actorOf(c).Actor, 0, in)
+	id, generated, err := h.Notify.SaveChannel(c.Request().Context(), actorOf(c).Actor, 0, in)
 	var fe notify.FieldErrors
 	if errors.As(err, &fe) {
 		back.Errors = fe
@@ -148,23 +149,38 @@ func (h *Handler) adminChannelCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if generated != "" {
+		// The one time the generated secret is shown: the receiver needs it to
+		// verify, and it is stored only sealed. The page is not cached.
+		return h.renderChannel(c, http.StatusCreated, id, channelExtras{newSecret: generated})
+	}
 	return h.adminDone(c, "/admin/channels/"+strconv.FormatInt(id, 10), "Channel added. Send a test message to check it.")
 }
 
 // adminChannel shows one channel.
 func (h *Handler) adminChannel(c echo.Context) error {
-	return h.renderChannel(c, http.StatusOK, nil, nil)
-}
-
-func (h *Handler) renderChannel(c echo.Context, status int, form *views.ChannelForm, test *postgres.Delivery) error {
-	if err := h.requireNotify(); err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
+	return h.renderChannel(c, http.StatusOK, id, channelExtras{})
+}
+
+// channelExtras is what a channel's page shows besides the channel: the form
+// as typed after a refused change, the test just sent, the webhook secret
+// just generated.
+type channelExtras struct {
+	form      *views.ChannelForm
+	test      *postgres.Delivery
+	newSecret string
+}
+
+func (h *Handler) renderChannel(c echo.Context, status int, id int64, x channelExtras) error {
+	if err := h.requireNotify(); err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	form, test := x.form, x.test
 	ch, err := h.db.Channel(ctx, id)
 	if err != nil {
 		return err
@@ -179,7 +195,7 @@ func (h *Handler) renderChannel(c echo.Context, status int, form *views.ChannelF
 		return err
 	}
 	p := views.ChannelProps{Form: f, Team: "global default", Kind: notify.KindLabel(ch.Kind), Deliveries: deliveryRows(c.Request().Context(), ds),
-		Failing: ch.Failed >= failingAfter, CanSecrets: h.Notify.CanStoreSecrets(), Outbox: h.Notify.Outbox()}
+		Failing: ch.Failed >= failingAfter, CanSecrets: h.Notify.CanStoreSecrets(), Outbox: h.Notify.Outbox(), NewSecret: x.newSecret}
 	if ch.TeamName != nil {
 		p.Team = *ch.TeamName
 	}
@@ -201,11 +217,11 @@ func (h *Handler) adminChannelUpdate(c echo.Context) error {
 		return err
 	}
 	in, back := channelInput(c)
-	_, err = h.Notify.SaveChannel(c.Request().Context(), actorOf(c).Actor, id, in)
+	_, _, err = h.Notify.SaveChannel(c.Request().Context(), actorOf(c).Actor, id, in)
 	var fe notify.FieldErrors
 	if errors.As(err, &fe) {
 		back.Errors = fe
-		return h.renderChannel(c, http.StatusUnprocessableEntity, &back, nil)
+		return h.renderChannel(c, http.StatusUnprocessableEntity, id, channelExtras{form: &back})
 	}
 	if err != nil {
 		return err
@@ -226,7 +242,7 @@ func (h *Handler) adminChannelTest(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.renderChannel(c, http.StatusOK, nil, &d)
+	return h.renderChannel(c, http.StatusOK, id, channelExtras{test: &d})
 }
 
 // adminChannelDelete removes a channel.
@@ -276,15 +292,18 @@ func (h *Handler) adminDeliveryResend(c echo.Context) error {
 	if d.ChannelID != nil {
 		back = "/admin/channels/" + strconv.FormatInt(*d.ChannelID, 10)
 	}
-	if err := h.Notify.Resend(ctx, id); errors.Is(err, notify.ErrNotResendable) {
-		if err := h.setFlash(c, "error", "Only a failed or dropped delivery can be sent again."); err != nil {
-			return err
-		}
-		return c.Redirect(http.StatusSeeOther, back)
+	return h.resend(c, id, back, "Only a failed or dropped delivery can be sent again.")
+}
+
+// resend queues delivery id again through notify, and goes back with a flash
+// saying so, or with refused when the delivery cannot be sent again.
+func (h *Handler) resend(c echo.Context, id int64, back, refused string) error {
+	if err := h.Notify.Resend(c.Request().Context(), id); errors.Is(err, notify.ErrNotResendable) {
+		return h.adminDoneKind(c, "error", back, refused)
 	} else if err != nil {
 		return err
 	}
-	return h.adminDone(c, back, "Delivery queued again.")
+	return h.adminDone(c, back, fmt.Sprintf("Delivery #%d queued again.", id))
 }
 
 // outbox shows, in demo mode only, every message that would have been sent.

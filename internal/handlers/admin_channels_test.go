@@ -2,6 +2,9 @@ package handlers_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -78,6 +81,39 @@ func failedDelivery(t *testing.T, f *fixture, r role) (string, url.Values) {
 	return "/admin/deliveries/" + itoa(id) + "/resend", nil
 }
 
+// failedDeliveryJob stores a failed delivery and the finished River job that
+// tried it, and returns the job's "Retry now" path.
+func failedDeliveryJob(t *testing.T, f *fixture, r role) (string, url.Values) {
+	path, _ := failedDelivery(t, f, r)
+	delivery, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(path, "/admin/deliveries/"), "/resend"), 10, 64)
+	return "/admin/jobs/" + itoa(deliveryJob(t, f.s, delivery, "completed")) + "/retry", nil
+}
+
+// deliveryJob stores a notify_deliver job of delivery in state, as River
+// leaves one, and returns its id.
+func deliveryJob(t *testing.T, s *testkit.Server, delivery int64, state string) int64 {
+	t.Helper()
+	return riverJob(t, s, "notify_deliver", `{"delivery_id": `+itoa(delivery)+`}`, state, "")
+}
+
+// riverJob stores a River job of kind with args in state, with lastError as
+// its one recorded error when not empty, and returns its id.
+func riverJob(t *testing.T, s *testkit.Server, kind, args, state, lastError string) int64 {
+	t.Helper()
+	var id int64
+	err := s.Pool.QueryRow(t.Context(), `
+		INSERT INTO river_job (args, kind, max_attempts, queue, state, attempt, attempted_at, finalized_at, errors)
+		VALUES ($1::jsonb, $2, 5, 'default', $3::river_job_state, CASE WHEN $4 = '' THEN 0 ELSE 1 END,
+			CASE WHEN $4 = '' THEN NULL ELSE now() END,
+			CASE WHEN $3 IN ('completed', 'discarded', 'cancelled') THEN now() END,
+			CASE WHEN $4 = '' THEN NULL ELSE ARRAY[jsonb_build_object('at', now(), 'attempt', 1, 'error', $4::text)] END)
+		RETURNING id`, args, kind, state, lastError).Scan(&id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
 func TestChannelSecretsAreNeverShownBack(t *testing.T) {
 	s := notifyServer(t, nil, notifytest.Cert{}, false)
 	s.CreateUser(t, testkit.User{Username: "admin", Admin: true})
@@ -135,7 +171,7 @@ func TestChannelSecretsAreNeverShownBack(t *testing.T) {
 		}
 	}
 	resp, _ = admin.PostForm(t, "/admin/channels", url.Values{"kind": {"webhook"}, "name": {"w"}, "url": {"https://10.0.0.1/hook"}, "allow_networks": {"10.0.0.0/8"}})
-	if resp.StatusCode != http.StatusSeeOther {
+	if resp.StatusCode != http.StatusCreated { // its generated secret shown once
 		t.Errorf("an allow-listed address: %d", resp.StatusCode)
 	}
 	// Leads are not admins.
@@ -276,4 +312,41 @@ func cloneValues(v url.Values) url.Values {
 		out[k] = append([]string(nil), vs...)
 	}
 	return out
+}
+
+// A webhook added without a secret gets a generated one, shown on the page
+// that answers the creation and never again; the test message is signed with
+// it, so the receiver can verify with what the admin copied.
+func TestGeneratedWebhookSecretShownOnce(t *testing.T) {
+	cert := notifytest.NewCert(t)
+	rcv := notifytest.NewReceiver(t, cert, notifytest.Reply{Status: 204})
+	s := notifyServer(t, rcv, cert, false)
+	s.CreateUser(t, testkit.User{Username: "admin", Admin: true})
+	admin := s.SignInAs(t, "admin")
+	resp, body := admin.PostForm(t, "/admin/channels", url.Values{"kind": {"webhook"}, "name": {"ops hook"}, "enabled": {"on"},
+		"url": {"https://hooks.example.com/in"}, "allow_networks": {"127.0.0.0/8"}})
+	if resp.StatusCode != http.StatusCreated || resp.Header.Get("Cache-Control") == "" {
+		t.Fatalf("create = %d (Cache-Control %q)\n%s", resp.StatusCode, resp.Header.Get("Cache-Control"), body)
+	}
+	secret := strings.TrimSpace(testkit.Doc(t, body).Find(`[data-testid="new-secret"] code`).Text())
+	if !strings.HasPrefix(secret, "whsec_") {
+		t.Fatalf("no generated secret shown: %q", secret)
+	}
+	var id string
+	if err := s.Pool.QueryRow(t.Context(), `SELECT id::text FROM notify_channels WHERE name = 'ops hook'`).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := admin.Get(t, "/admin/channels/"+id); strings.Contains(page, secret) {
+		t.Error("the channel's page shows the secret again")
+	}
+	if resp, _ := admin.PostForm(t, "/admin/channels/"+id+"/test", nil); resp.StatusCode != http.StatusOK || len(rcv.Seen()) != 1 {
+		t.Fatalf("test message: %d, %d seen", resp.StatusCode, len(rcv.Seen()))
+	}
+	r := rcv.Seen()[0]
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(secret, "whsec_"))
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(r.Header.Get("webhook-id") + "." + r.Header.Get("webhook-timestamp") + "." + string(r.Body)))
+	if want := "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)); r.Header.Get("webhook-signature") != want {
+		t.Errorf("the test message is not signed with the secret shown: %q", r.Header.Get("webhook-signature"))
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"restoredesk/internal/notify"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/request"
@@ -52,12 +53,51 @@ func (h *Handler) approvals(c echo.Context) error {
 	if err := h.describeRows(ctx, p.Decide, page.Requests); err != nil {
 		return err
 	}
+	deciders := decidersCache{}
+	for i, r := range page.Requests {
+		if p.Decide[i].WaitingFor, err = h.waitingFor(ctx, deciders, r, u.ID); err != nil {
+			return err
+		}
+	}
+	for i, r := range own.Requests {
+		if p.Own[i].WaitingFor, err = h.waitingFor(ctx, deciders, r, u.ID); err != nil {
+			return err
+		}
+	}
 	p.PrevHref, p.NextHref = pageHrefs("/approvals", url.Values{}, page)
 	if own.Next > 0 {
 		p.OwnMoreHref = "/requests?" + url.Values{"status": {string(request.Pending)}, "requester": {u.Username}}.Encode()
 	}
 	noStore(c)
 	return render(c, http.StatusOK, views.Approvals(h.page(c, "Approvals", "approvals"), p))
+}
+
+// decidersCache keeps, for one page, who may decide the requests of a team
+// and requester.
+type decidersCache map[[2]int64][]postgres.User
+
+// waitingFor says who may decide pending request r, in the notifications'
+// words, the viewer as "you". It is resolved at every render, so a lead added
+// or removed since the request was filed shows as things are now.
+func (h *Handler) waitingFor(ctx context.Context, cache decidersCache, r request.Request, viewer int64) (string, error) {
+	key := [2]int64{r.TeamID, r.RequesterID}
+	us, ok := cache[key]
+	if !ok {
+		var err error
+		if us, err = h.db.Approvers(ctx, r.TeamID, r.RequesterID); err != nil {
+			return "", err
+		}
+		cache[key] = us
+	}
+	names := make([]string, 0, len(us))
+	for _, a := range us {
+		if a.ID == viewer {
+			names = append(names, "you")
+		} else {
+			names = append(names, a.DisplayName)
+		}
+	}
+	return notify.WaitingFor(names), nil
 }
 
 // describeRows adds to rows (made from list) what each request will create,

@@ -268,6 +268,8 @@ var permissions = []access{
 	{method: "POST", route: "/admin/channels/:id/test", setup: channelPath("/test", nil), want: expect("POST", 200, admins...)},
 	{method: "POST", route: "/admin/channels/:id/delete", setup: channelPath("/delete", nil), want: expect("POST", 303, admins...)},
 	{method: "POST", route: "/admin/deliveries/:id/resend", setup: failedDelivery, want: expect("POST", 303, admins...)},
+	{method: "GET", route: "/admin/jobs", want: expect("GET", 200, admins...)},
+	{method: "POST", route: "/admin/jobs/:id/retry", setup: failedDeliveryJob, want: expect("POST", 303, admins...)},
 	{method: "GET", route: "/outbox", want: expect("GET", 404, allSignedIn...)}, // demo mode only
 	{method: "POST", route: "/account/notifications", want: expect("POST", 303, allSignedIn...)},
 }

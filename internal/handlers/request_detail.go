@@ -139,6 +139,7 @@ func forbiddenMessage(action string, r request.Request, u *policy.User) string {
 // audit events the viewer may see.
 func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.User, withTimeline bool) (views.RequestDetail, error) {
 	pr := policyRequest(r)
+	var err error
 	d := views.RequestDetail{
 		ID: r.ID, Status: r.Status,
 		Team: r.TeamName, Requester: r.RequesterName, Region: regionWords(r.Region),
@@ -167,6 +168,11 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 	}
 	if pr.Pending && !d.CanApprove && u.LeadOf(r.TeamID) && u.ID == r.RequesterID {
 		d.DecideNote = "You requested this, so another lead of the team must decide."
+	}
+	if pr.Pending {
+		if d.WaitingFor, err = h.waitingFor(c.Request().Context(), decidersCache{}, r, u.ID); err != nil {
+			return d, err
+		}
 	}
 	d.Progress = r.Status.Progress()
 	vpcs, err := h.db.TeamVPCs(c.Request().Context(), r.TeamID)

@@ -1,10 +1,12 @@
 package handlers
 
 import (
+	"compress/gzip"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"restoredesk/internal/restore"
 	"restoredesk/static"
@@ -22,6 +24,7 @@ func Routes(e *echo.Echo, h *Handler) {
 		requestLogger(h.Log),
 		h.Metrics.middleware(),
 		securityHeaders(h.SecureCookies),
+		compress(),
 		recoverPanics(h.Log),
 		inputGate(),
 		crossOriginProtection(),
@@ -76,6 +79,8 @@ func Routes(e *echo.Echo, h *Handler) {
 	e.POST("/admin/channels/:id/test", h.adminChannelTest, requireAdmin)
 	e.POST("/admin/channels/:id/delete", h.adminChannelDelete, requireAdmin)
 	e.POST("/admin/deliveries/:id/resend", h.adminDeliveryResend, requireAdmin)
+	e.GET("/admin/jobs", h.adminJobs, requireAdmin)
+	e.POST("/admin/jobs/:id/retry", h.adminJobRetry, requireAdmin)
 	e.GET("/outbox", h.outbox, requireUser)
 	e.POST("/account/notifications", h.accountNotifications, requireUser)
 
@@ -116,4 +121,13 @@ func staticFiles() echo.HandlerFunc {
 		files.ServeHTTP(c.Response(), r)
 		return nil
 	}
+}
+
+// compress gzips answers for clients that ask, from 1 KiB up: a page of the
+// history or the audit log shrinks several times over, which is most of its
+// time on a slow link. The fastest level: at level 5, compressing took a
+// fifth of the server's CPU under load (make bench), for pages barely
+// smaller. Streamed exports stay streamed: the writer flushes.
+func compress() echo.MiddlewareFunc {
+	return middleware.GzipWithConfig(middleware.GzipConfig{Level: gzip.BestSpeed, MinLength: 1024})
 }

@@ -340,7 +340,7 @@ func (s *Service) Authenticate(ctx context.Context, id string, activity bool) (*
 		return nil, ErrNoSession
 	}
 	hash := HashSessionID(id)
-	userID, lastSeen, err := s.db.ActiveSession(ctx, hash, s.cfg.IdleTimeout)
+	u, lastSeen, err := s.db.SessionUser(ctx, hash, s.cfg.IdleTimeout)
 	if errors.Is(err, postgres.ErrNotFound) {
 		return nil, ErrNoSession
 	}
@@ -353,13 +353,6 @@ func (s *Service) Authenticate(ctx context.Context, id string, activity bool) (*
 		if err := s.db.TouchSession(ctx, hash); err != nil {
 			return nil, err
 		}
-	}
-	u, err := postgres.LoadUser(ctx, s.pool, userID)
-	if errors.Is(err, postgres.ErrNotFound) {
-		return nil, ErrNoSession
-	}
-	if err != nil {
-		return nil, err
 	}
 	if u.Disabled {
 		return nil, ErrNoSession

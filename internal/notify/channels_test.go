@@ -210,6 +210,11 @@ func TestDingTalk(t *testing.T) {
 	if _, err := sender(rcv, cert, "").Send(context.Background(), d, sample); err == nil || !strings.Contains(err.Error(), "310000") {
 		t.Errorf("an errcode is a failure: %v", err)
 	}
+	rcv.Script(notifytest.Reply{Body: `{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}`})
+	var ne *notify.Error
+	if _, err := sender(rcv, cert, "").Send(context.Background(), d, sample); !errors.As(err, &ne) || !ne.Retry || ne.RetryAfter < time.Minute {
+		t.Errorf("DingTalk's rate limit waits a minute: %v", err)
+	}
 }
 
 func TestWeComBoundsItsMarkdown(t *testing.T) {

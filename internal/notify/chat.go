@@ -100,7 +100,7 @@ func (s *Sender) dingtalk(ctx context.Context, d Destination, m Message) (Answer
 	if err != nil {
 		return a, err
 	}
-	return a, platformError(a, raw)
+	return a, platformError(a, raw, 130101) // 130101: "send too fast", over 20 a minute
 }
 
 // wecom sends markdown with a link to the request; the key in the URL is the

@@ -157,8 +157,15 @@ func (n *Notifier) prepare(ctx context.Context, db *postgres.DB, d postgres.Deli
 			return p, err
 		}
 	}
+	// A new request's group message still goes out once decided (it says
+	// so); a reminder or an escalation no longer applies.
+	nudge := d.Type == TypeReminder || d.Type == TypeEscalation
 	if d.ChannelID != nil {
-		return n.prepareChannel(ctx, db, d, func(string) Message { return render(msgID, ev) })
+		p, err := n.prepareChannel(ctx, db, d, func(string) Message { return render(msgID, ev) })
+		if err == nil && nudge && !pending && p.drop == "" {
+			p.drop = "the request was no longer pending when the message was due"
+		}
+		return p, err
 	}
 	p.msg = render(msgID, ev)
 	u, err := postgres.LoadUser(ctx, db.Conn(), *d.UserID)
@@ -166,7 +173,7 @@ func (n *Notifier) prepare(ctx context.Context, db *postgres.DB, d postgres.Deli
 		return p, err
 	}
 	p.dest, p.destination = Destination{Kind: KindEmail, Address: u.Email}, u.Username+" <"+u.Email+">"
-	asksDecision := d.Type == "request.created" || d.Type == TypeReminder || d.Type == TypeEscalation
+	asksDecision := d.Type == "request.created" || nudge
 	switch {
 	case u.Disabled:
 		p.drop = "the account is disabled"

@@ -241,6 +241,14 @@ func (n *Notifier) plan(ctx context.Context, db *postgres.DB, e postgres.NotifyE
 			for _, a := range as {
 				users = append(users, a.ID)
 			}
+		case RoleAdmin:
+			as, err := db.Admins(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range as {
+				users = append(users, a.ID)
+			}
 		}
 		for _, u := range users {
 			if seen[u] {
@@ -320,7 +328,8 @@ func (n *Notifier) Remind(ctx context.Context, client *jobs.Client) (int, error)
 
 // remindDeliveries: a reminder goes to the approvers (none has decided, or
 // the request would not be pending); an escalation to every lead of the team
-// and every admin, never to the requester.
+// and every admin, never to the requester. Both also go to the team's group
+// channels, where they say who must act.
 func (n *Notifier) remindDeliveries(ctx context.Context, db *postgres.DB, r request.Request, typ string) ([]int64, error) {
 	leads, err := db.Approvers(ctx, r.TeamID, r.RequesterID)
 	if err != nil {
@@ -356,6 +365,19 @@ func (n *Notifier) remindDeliveries(ctx context.Context, db *postgres.DB, r requ
 			return nil, err
 		}
 		ids = append(ids, id)
+	}
+	channels, err := db.GroupChannels(ctx, r.TeamID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range channels {
+		id, err := db.InsertDelivery(ctx, postgres.NewDelivery{ChannelID: &c.ID, Type: typ, RequestID: &r.ID})
+		if err != nil {
+			return nil, err
+		}
+		if id != 0 {
+			ids = append(ids, id)
+		}
 	}
 	return ids, nil
 }

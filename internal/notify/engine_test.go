@@ -22,11 +22,28 @@ var slogDiscard = slog.New(slog.NewTextHandler(io.Discard, nil))
 func recipients(ds []postgres.Delivery, id int64, typ string) []string {
 	var out []string
 	for _, d := range ds {
-		if d.RequestID != nil && *d.RequestID == id && d.Type == typ {
+		if d.RequestID != nil && *d.RequestID == id && d.Type == typ && d.Username != nil {
 			out = append(out, *d.Username+":"+d.Status)
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// channelDeliveries lists the statuses of the group channel deliveries of
+// request id and type.
+func channelDeliveries(f *fixture, id int64, typ string) []string {
+	f.t.Helper()
+	ds, err := postgres.New(f.pool).RequestDeliveries(f.t.Context(), id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, d := range ds {
+		if d.Type == typ && d.ChannelID != nil {
+			out = append(out, d.Status)
+		}
+	}
 	return out
 }
 
@@ -77,6 +94,8 @@ func TestWhoGetsWhat(t *testing.T) {
 	}
 	f.finish(ready, "request.ready", "ready", map[string]any{"from": "creating", "to": "ready", "instance_id": "mysql-new",
 		"internal_domain_name": "mysql-new.rds.example.com", "instance_port": "3306"})
+	f.record(ready, "request.duplicate_instance", map[string]any{"instance_ids": []string{"mysql-new", "mysql-dup"},
+		"adopted": "mysql-new", "duplicates": []string{"mysql-dup"}, "search": "create"})
 	f.finish(failed, "request.failed", "failed", map[string]any{"from": "creating", "to": "failed", "reason": "The backup is no longer available."})
 	ds := f.settle()
 
@@ -91,6 +110,7 @@ func TestWhoGetsWhat(t *testing.T) {
 		{expired, "request.expired", []string{"alice"}},
 		{ready, "request.approved", []string{"alice"}},
 		{ready, "request.ready", []string{"alice"}},
+		{ready, "request.duplicate_instance", []string{"erin"}},
 		{failed, "request.failed", []string{"alice", "bob", "grace"}},
 		{other, "request.created", []string{"carol"}},
 	}
@@ -111,6 +131,9 @@ func TestWhoGetsWhat(t *testing.T) {
 	}
 	if b := body(ds, failed, "request.failed", "bob"); !strings.Contains(b, "The backup is no longer available.") {
 		t.Errorf("failed lacks the reason:\n%s", b)
+	}
+	if b := body(ds, ready, "request.duplicate_instance", "erin"); !strings.Contains(b, "mysql-dup") {
+		t.Errorf("the duplicate mail does not name the instance to delete:\n%s", b)
 	}
 	b := body(ds, created, "request.created", "bob")
 	for _, s := range []string{"Restore request #", "payments", "payments-db (mysql-payments)", "nightly (bk-1)", "check the totals",
@@ -163,7 +186,7 @@ func TestWhoGetsWhat(t *testing.T) {
 		id  int64
 		typ string
 	}{{created, "created"}, {rejected, "created"}, {cancelled, "created"}, {expired, "created"}, {ready, "created"}, {failed, "created"},
-		{rejected, "rejected"}, {cancelled, "cancelled"}, {expired, "expired"}, {ready, "approved"}, {failed, "approved"}, {ready, "ready"}, {failed, "failed"}} {
+		{rejected, "rejected"}, {cancelled, "cancelled"}, {expired, "expired"}, {ready, "approved"}, {failed, "approved"}, {ready, "ready"}, {ready, "duplicate_instance"}, {failed, "failed"}} {
 		wantTeam = append(wantTeam, fmt.Sprintf("%d request.%s", w.id, w.typ))
 	}
 	sort.Strings(wantTeam)

@@ -116,13 +116,26 @@ func (f *fixture) submit(name, team, reason string) int64 {
 // finish moves approved request id to status as the worker would, with its event.
 func (f *fixture) finish(id int64, action, status string, details map[string]any) {
 	f.t.Helper()
+	f.event(id, action, status, details)
+}
+
+// record writes an audit event about request id without moving it.
+func (f *fixture) record(id int64, action string, details map[string]any) {
+	f.t.Helper()
+	f.event(id, action, "", details)
+}
+
+// event records action about request id, first moving it to status unless "".
+func (f *fixture) event(id int64, action, status string, details map[string]any) {
 	err := postgres.New(f.pool).Tx(f.t.Context(), func(tx *postgres.DB) error {
 		r, err := tx.RequestForUpdate(f.t.Context(), id)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Conn().Exec(f.t.Context(), `UPDATE restore_requests SET status = $2 WHERE id = $1`, id, status); err != nil {
-			return err
+		if status != "" {
+			if _, err := tx.Conn().Exec(f.t.Context(), `UPDATE restore_requests SET status = $2 WHERE id = $1`, id, status); err != nil {
+				return err
+			}
 		}
 		_, err = audit.Record(f.t.Context(), tx.Conn(), audit.Event{Actor: audit.System, Action: action, TargetType: audit.TargetRequest,
 			TargetID: strconv.FormatInt(id, 10), TeamID: r.TeamID, Details: details})

@@ -4,6 +4,7 @@
 package notify
 
 import (
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -48,6 +49,13 @@ const (
 	TypeEscalation = "notify.escalation" // a pending request waited ESCALATE_AFTER
 	TypeTest       = "notify.test"       // an admin's "Send test message"
 )
+
+// MessageTypes lists every type a message can have — the deliveries' type and
+// the webhook body's "type" — in the README's order: the audit actions of
+// GroupActions, then the reminder, the escalation and the test.
+func MessageTypes() []string {
+	return append(slices.Clone(GroupActions), TypeReminder, TypeEscalation, TypeTest)
+}
 
 // Message is one notification, independent of the channel that carries it.
 type Message struct {

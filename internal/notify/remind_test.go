@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ func TestRemindersOnceAcrossTwoWorkers(t *testing.T) {
 	if err := f.life.Approve(ctx, f.actor("bob"), decided, ""); err != nil {
 		t.Fatal(err)
 	}
+	f.channel("payments", notify.KindWebhook, "payments hook", "https://hooks.example.com/payments", notify.NewWebhookSecret(), "")
 	// Two processes, each with its own pool and River client.
 	f.worker(notify.Config{Outbox: true})
 	f.worker(notify.Config{Outbox: true})
@@ -56,6 +58,23 @@ func TestRemindersOnceAcrossTwoWorkers(t *testing.T) {
 	check(decided, notify.TypeReminder, nil)
 	check(decided, notify.TypeEscalation, nil)
 	check(young, notify.TypeReminder, nil)
+	// The team's group channel is nudged too, once per reminder and escalation.
+	for _, c := range []struct {
+		id   int64
+		typ  string
+		want []string
+	}{
+		{remind, notify.TypeReminder, []string{"sent"}}, {remind, notify.TypeEscalation, nil},
+		{escalate, notify.TypeReminder, []string{"sent"}}, {escalate, notify.TypeEscalation, []string{"sent"}},
+		{decided, notify.TypeReminder, nil}, {young, notify.TypeReminder, nil},
+	} {
+		if got := channelDeliveries(f, c.id, c.typ); !slices.Equal(got, c.want) {
+			t.Errorf("request %d %s on the group channel: %v, want %v", c.id, c.typ, got, c.want)
+		}
+	}
+	if b := body(ds, escalate, notify.TypeEscalation, "grace"); !strings.Contains(b, "Waiting for bob or grace") {
+		t.Errorf("the escalation does not say who must act:\n%s", b)
+	}
 
 	// Its time comes: the young request is reminded, once.
 	aged(young, 4*time.Hour+time.Minute)
@@ -72,9 +91,10 @@ func TestReminderDroppedAfterDecision(t *testing.T) {
 	ctx := t.Context()
 	id := f.submit("alice", "payments", "x")
 	f.exec(`UPDATE restore_requests SET created_at = now() - interval '5 hours' WHERE id = $1`, id)
+	f.channel("payments", notify.KindWebhook, "payments hook", "https://hooks.example.com/payments", notify.NewWebhookSecret(), "")
 	n := notify.New(f.pool, notify.Config{Outbox: true})
 	inserter, _ := jobsInsertOnly(f)
-	if q, err := n.Remind(ctx, inserter); err != nil || q != 2 {
+	if q, err := n.Remind(ctx, inserter); err != nil || q != 3 {
 		t.Fatalf("Remind queued %d, %v", q, err)
 	}
 	if q, err := n.Remind(ctx, inserter); err != nil || q != 0 {
@@ -87,6 +107,9 @@ func TestReminderDroppedAfterDecision(t *testing.T) {
 	ds := f.settle()
 	if got := recipients(ds, id, notify.TypeReminder); !slices.Equal(got, []string{"bob:dropped", "grace:dropped"}) {
 		t.Errorf("reminders %v", got)
+	}
+	if got := channelDeliveries(f, id, notify.TypeReminder); !slices.Equal(got, []string{"dropped"}) {
+		t.Errorf("the group channel's reminder %v, want dropped", got)
 	}
 }
 

@@ -14,10 +14,13 @@ import (
 )
 
 // GroupActions are the audit actions about a request that its team's group
-// channels receive: every step of its life.
+// channels receive: every step of its life, and the duplicate instances JD
+// Cloud made for it. jdcloud.call is left out on purpose: it records each
+// API call, and the step it leads to is announced by its own event.
 var GroupActions = []string{
 	"request.created", "request.cancelled", "request.approved", "request.rejected", "request.expired",
-	"request.execution_started", "request.instance_created", "request.instance_adopted", "request.ready", "request.failed",
+	"request.execution_started", "request.instance_created", "request.instance_adopted", "request.duplicate_instance",
+	"request.ready", "request.failed",
 }
 
 // Personal recipients per action (see the README's table): the roles of the
@@ -30,6 +33,9 @@ var personalRoles = map[string][]string{
 	"request.expired":   {RoleRequester},
 	"request.cancelled": {RoleRequester},
 	"request.failed":    {RoleRequester, RoleApprover},
+	// A duplicate instance bills until someone deletes it in the JD Cloud
+	// console, which only admins are asked to do.
+	"request.duplicate_instance": {RoleAdmin},
 }
 
 // Roles that make someone a personal recipient.
@@ -37,7 +43,7 @@ const (
 	RoleApprover  = "approver"  // may decide the request: a lead of its team, not its requester
 	RoleRequester = "requester" // filed the request
 	RoleLead      = "lead"      // escalation: a lead of the team
-	RoleAdmin     = "admin"     // escalation: an admin
+	RoleAdmin     = "admin"     // escalation, duplicate instances: an admin
 )
 
 // event is what a message is rendered from.
@@ -94,10 +100,7 @@ func render(id string, ev event) Message {
 	for _, u := range ev.Deciders {
 		names, usernames = append(names, u.DisplayName), append(usernames, u.Username)
 	}
-	waiting := "Waiting for " + orList(names) + " to approve or reject it."
-	if len(ev.Deciders) == 0 {
-		waiting = "Nobody can decide it: the team has no other lead. An admin must add one."
-	}
+	waiting := WaitingFor(names)
 	pending := r.Status == request.Pending
 	switch ev.Type {
 	case "request.created":
@@ -143,6 +146,15 @@ func render(id string, ev event) Message {
 		m.Summary = "JD Cloud accepted the restore; the instance is being built."
 		m.Fields = append(m.Fields, Field{"Instance", str("instance_id")})
 		m.Action = "Nothing to do: you will be told when it is ready."
+	case "request.duplicate_instance":
+		dups := strList(details["duplicates"])
+		m.Title = "Restore request " + num + ": JD Cloud made " + strconv.Itoa(len(dups)) + " instance(s) too many"
+		m.Summary = "JD Cloud created more than one instance for this request; the extra ones bill until they are deleted."
+		m.Fields = append(m.Fields, Field{"To delete", strings.Join(dups, ", ")})
+		if a := str("adopted"); a != "" {
+			m.Fields = append(m.Fields, Field{"Kept", a})
+		}
+		m.Action = "An admin must delete " + strings.Join(dups, ", ") + " in the JD Cloud console."
 	case "request.ready":
 		m.Title = "Restore request " + num + " is ready"
 		endpoint := str("internal_domain_name")
@@ -197,11 +209,33 @@ func testMessage(id string, channel string, base *url.URL, now time.Time) Messag
 	return m
 }
 
+// strList reads a JSON array of strings.
+func strList(v any) []string {
+	var out []string
+	if vs, ok := v.([]any); ok {
+		for _, x := range vs {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}
 	}
 	return s
+}
+
+// WaitingFor says who must act on a pending request, given the names of the
+// people who may decide it: the messages and the pages say it alike.
+func WaitingFor(names []string) string {
+	if len(names) == 0 {
+		return "Nobody can decide it: the team has no other lead. An admin must add one."
+	}
+	return "Waiting for " + orList(names) + " to approve or reject it."
 }
 
 // orList joins names as "bob", "bob or grace", "alice, bob or grace".

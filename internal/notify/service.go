@@ -53,20 +53,22 @@ type FieldErrors map[string]string
 func (e FieldErrors) Error() string { return "the channel has mistakes" }
 
 // SaveChannel creates (id 0) or updates channel id from f, checking every
-// field, and records admin.channel_changed. It returns the channel's id, or
-// FieldErrors.
-func (s *Service) SaveChannel(ctx context.Context, actor audit.Actor, id int64, f ChannelForm) (int64, error) {
+// field, and records admin.channel_changed. It returns the channel's id and,
+// when it generated the webhook's signing secret (none was typed), that
+// secret, to be shown once so the receiver can verify; or FieldErrors.
+func (s *Service) SaveChannel(ctx context.Context, actor audit.Actor, id int64, f ChannelForm) (int64, string, error) {
 	f.Name = strings.TrimSpace(f.Name)
 	f.URL = strings.TrimSpace(f.URL)
 	f.Secret = strings.TrimSpace(f.Secret)
 	f.Address = strings.TrimSpace(f.Address)
 	errs := FieldErrors{}
 	var old postgres.Channel
+	var generated string
 	db := postgres.New(s.n.pool)
 	if id != 0 {
 		var err error
 		if old, err = db.Channel(ctx, id); err != nil {
-			return 0, err
+			return 0, "", err
 		}
 		f.Kind, f.TeamID = old.Kind, old.TeamID
 	}
@@ -121,6 +123,7 @@ func (s *Service) SaveChannel(ctx context.Context, actor audit.Actor, id int64, 
 			}
 			if f.Kind == KindWebhook && secrets.Secret == "" {
 				secrets.Secret = NewWebhookSecret()
+				generated = secrets.Secret
 			}
 			if f.Kind == KindWeCom && secrets.Secret != "" {
 				errs["secret"] = "A WeCom robot has no signing secret: its key is in the URL."
@@ -140,7 +143,7 @@ func (s *Service) SaveChannel(ctx context.Context, actor audit.Actor, id int64, 
 		}
 	}
 	if len(errs) > 0 {
-		return 0, errs
+		return 0, "", errs
 	}
 	change := "created"
 	if id != 0 {
@@ -175,7 +178,10 @@ func (s *Service) SaveChannel(ctx context.Context, actor audit.Actor, id int64, 
 		}
 		return s.record(ctx, tx, audit.AdminChannelChanged, actor, c, details)
 	})
-	return id, err
+	if err != nil {
+		return 0, "", err
+	}
+	return id, generated, nil
 }
 
 // DeleteChannel removes channel id (its deliveries go with it).

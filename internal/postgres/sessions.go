@@ -32,23 +32,6 @@ func (d *DB) InsertSession(ctx context.Context, s NewSession) error {
 	return nil
 }
 
-// ActiveSession returns the user of the session whose id hashes to idHash,
-// provided it has neither passed its absolute expiry nor been idle longer
-// than idle, and when it was last seen. It returns ErrNotFound otherwise.
-func (d *DB) ActiveSession(ctx context.Context, idHash []byte, idle time.Duration) (userID int64, lastSeen time.Time, err error) {
-	err = d.db.QueryRow(ctx, `
-		SELECT user_id, last_seen_at FROM sessions
-		WHERE id_hash = $1 AND expires_at > now() AND last_seen_at > now() - $2 * interval '1 microsecond'`,
-		idHash, idle.Microseconds()).Scan(&userID, &lastSeen)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, time.Time{}, ErrNotFound
-	}
-	if err != nil {
-		return 0, time.Time{}, fmt.Errorf("read session: %w", err)
-	}
-	return userID, lastSeen, nil
-}
-
 // TouchSession records that the session was used now, which restarts its idle timer.
 func (d *DB) TouchSession(ctx context.Context, idHash []byte) error {
 	if _, err := d.db.Exec(ctx, `UPDATE sessions SET last_seen_at = now() WHERE id_hash = $1`, idHash); err != nil {

@@ -41,36 +41,65 @@ const userColumns = `id, username, email, display_name, password_hash, disabled,
 
 // LoadUser returns user id with their roles and memberships as they are now,
 // read through db (a pool or the caller's transaction). It is what every
-// request and every decision checks permissions against. It returns
-// ErrNotFound when there is no such user.
+// decision checks permissions against. It returns ErrNotFound when there is
+// no such user.
 func LoadUser(ctx context.Context, db DBTX, id int64) (*policy.User, error) {
+	u, _, err := scanPolicyUser(db.QueryRow(ctx, `
+		SELECT `+policyUserColumns+`, NULL::timestamptz
+		FROM users u `+policyUserMemberships+`
+		WHERE u.id = $1`, id))
+	return u, err
+}
+
+// SessionUser returns the user of the session whose id hashes to idHash, as
+// LoadUser does, with when the session was last seen: one round trip for
+// what every signed-in request needs. The session must have passed neither
+// its absolute expiry nor been idle longer than idle; otherwise, or when
+// there is no such session, it returns ErrNotFound.
+func (d *DB) SessionUser(ctx context.Context, idHash []byte, idle time.Duration) (*policy.User, time.Time, error) {
+	return scanPolicyUser(d.db.QueryRow(ctx, `
+		SELECT `+policyUserColumns+`, s.last_seen_at
+		FROM sessions s JOIN users u ON u.id = s.user_id `+policyUserMemberships+`
+		WHERE s.id_hash = $1 AND s.expires_at > now()
+			AND s.last_seen_at > now() - $2 * interval '1 microsecond'`,
+		idHash, idle.Microseconds()))
+}
+
+// policyUserColumns and policyUserMemberships read a user (u) and their
+// memberships, ordered by team name, in the same statement.
+const (
+	policyUserColumns = `u.id, u.username, u.display_name, u.email, u.admin, u.auditor, u.disabled,
+		array_remove(ARRAY[u.created_by, u.admin_requested_by, u.admin_confirmed_by], NULL), u.time_zone,
+		coalesce(ms.ids, '{}'), coalesce(ms.names, '{}'), coalesce(ms.leads, '{}')`
+	policyUserMemberships = `
+		LEFT JOIN LATERAL (
+			SELECT array_agg(m.team_id ORDER BY t.name) AS ids, array_agg(t.name ORDER BY t.name) AS names,
+				array_agg(m.lead ORDER BY t.name) AS leads
+			FROM memberships m JOIN teams t ON t.id = m.team_id
+			WHERE m.user_id = u.id) ms ON true`
+)
+
+func scanPolicyUser(row pgx.Row) (*policy.User, time.Time, error) {
 	var u policy.User
-	err := db.QueryRow(ctx, `
-		SELECT id, username, display_name, email, admin, auditor, disabled,
-			array_remove(ARRAY[created_by, admin_requested_by, admin_confirmed_by], NULL), time_zone
-		FROM users WHERE id = $1`, id).
-		Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.Admin, &u.Auditor, &u.Disabled, &u.Patrons, &u.TimeZone)
+	var ids []int64
+	var names []string
+	var leads []bool
+	var seen *time.Time
+	err := row.Scan(&u.ID, &u.Username, &u.Name, &u.Email, &u.Admin, &u.Auditor, &u.Disabled, &u.Patrons, &u.TimeZone,
+		&ids, &names, &leads, &seen)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, time.Time{}, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load user: %w", err)
+		return nil, time.Time{}, fmt.Errorf("load user: %w", err)
 	}
-	rows, err := db.Query(ctx, `
-		SELECT m.team_id, t.name, m.lead FROM memberships m JOIN teams t ON t.id = m.team_id
-		WHERE m.user_id = $1 ORDER BY t.name`, id)
-	if err != nil {
-		return nil, fmt.Errorf("load memberships: %w", err)
+	for i := range ids {
+		u.Teams = append(u.Teams, policy.Membership{TeamID: ids[i], TeamName: names[i], Lead: leads[i]})
 	}
-	u.Teams, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (policy.Membership, error) {
-		var m policy.Membership
-		err := r.Scan(&m.TeamID, &m.TeamName, &m.Lead)
-		return m, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("load memberships: %w", err)
+	if seen == nil {
+		return &u, time.Time{}, nil
 	}
-	return &u, nil
+	return &u, *seen, nil
 }
 
 // UserByID returns user id. It returns ErrNotFound when there is none.

@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -60,4 +61,20 @@ func UTCTitle(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+}
+
+// countCap mirrors postgres.CountCap: counts stop one above it.
+const countCap = 10_000
+
+// Count writes a total as people read it: 1,204, or "more than 10,000" for a
+// count that stopped at its cap.
+func Count(n int) string {
+	if n > countCap {
+		return "more than " + Count(countCap)
+	}
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -69,6 +69,7 @@ type ChannelProps struct {
 	CanSecrets bool
 	Outbox     bool
 	Test       *DeliveryRow // the test just sent
+	NewSecret  string       // the webhook signing secret just generated, shown this once
 }
 
 // PersonalMailProps lists the personal e-mail deliveries.

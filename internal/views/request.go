@@ -41,6 +41,7 @@ type RequestDetail struct {
 	CanCancel       bool
 	CanRequestAgain bool
 	DecideNote      string // why the viewer cannot decide, when that helps
+	WaitingFor      string // pending: who may decide ("Waiting for bob or grace to approve or reject it.")
 	RejectComment   string // kept after a refused reject
 	RejectError     string
 	ApproveComment  string // kept after a refused approve (a comment too long)

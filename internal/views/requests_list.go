@@ -22,6 +22,7 @@ type RequestRow struct {
 	Created    time.Time
 	Age        string // since it was created, e.g. "3 h 20 min"
 	TimeLeft   string // before the approval window closes (pending requests)
+	WaitingFor string // the approvals queue: who may decide it
 
 	// What the request will create, in the form's words (the approvals
 	// queue shows them so that a lead can decide from it).
