@@ -179,3 +179,31 @@ func TestWorkerGivesUpCheckingTheBackup(t *testing.T) {
 		t.Errorf("ended %s: %q, %d creates", r.Status, r.FailureReason, f.sim.Stats().Creates)
 	}
 }
+
+// TestSweepSchedulesRequestsWithoutAJob: a request approved before the
+// execution ran on River (no job of its own) is picked up by the periodic
+// sweep and restored once, as is the one that has its job.
+func TestSweepSchedulesRequestsWithoutAJob(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Hour)
+	orphan, scheduled := f.approved(t), f.approved(t)
+	// As an upgraded database has it: approved, due, and no job.
+	if _, err := f.pool.Exec(t.Context(), `DELETE FROM river_job WHERE kind = $1 AND (args->>'request_id')::bigint = $2`,
+		restore.KindExecute, orphan); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fastWorker()
+	cfg.SweepEvery = time.Second
+	f.runWorker(t, cfg)
+	for _, id := range []int64{orphan, scheduled} {
+		if r := f.waitFinal(t, id); r.Status != restore.Ready {
+			t.Errorf("request %d ended %s: %s", id, r.Status, r.FailureReason)
+		}
+		if n := len(f.tagged(t, id)); n != 1 {
+			t.Errorf("request %d has %d instances", id, n)
+		}
+	}
+	if got := f.sim.Stats().Creates; got != 2 {
+		t.Errorf("%d creates for 2 requests", got)
+	}
+}
