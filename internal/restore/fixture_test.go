@@ -240,6 +240,17 @@ func (f *fixture) events(t *testing.T, id int64) []string {
 	return out
 }
 
+// executionJobs counts request id's execution jobs, in any state.
+func (f *fixture) executionJobs(t *testing.T, id int64) int {
+	t.Helper()
+	var n int
+	if err := f.pool.QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = $1 AND (args->>'request_id')::bigint = $2`,
+		restore.KindExecute, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func count(xs []string, x string) int {
 	n := 0
 	for _, v := range xs {
