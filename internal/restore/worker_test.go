@@ -151,6 +151,13 @@ func TestReplicasCreateOnce(t *testing.T) {
 	for range 3 {
 		f.runWorker(t, fastWorker())
 	}
+	f.wantEachReadyOnce(t, ids...)
+}
+
+// wantEachReadyOnce asserts that each request ends ready with one instance,
+// and that the simulator created one per request.
+func (f *fixture) wantEachReadyOnce(t *testing.T, ids ...int64) {
+	t.Helper()
 	for _, id := range ids {
 		if r := f.waitFinal(t, id); r.Status != restore.Ready {
 			t.Errorf("request %d ended %s: %s", id, r.Status, r.FailureReason)
@@ -159,8 +166,8 @@ func TestReplicasCreateOnce(t *testing.T) {
 			t.Errorf("request %d has %d instances", id, n)
 		}
 	}
-	if got := f.sim.Stats().Creates; got != 3 {
-		t.Errorf("%d creates for 3 requests", got)
+	if got := f.sim.Stats().Creates; got != len(ids) {
+		t.Errorf("%d creates for %d requests", got, len(ids))
 	}
 }
 
@@ -195,15 +202,5 @@ func TestSweepSchedulesRequestsWithoutAJob(t *testing.T) {
 	cfg := fastWorker()
 	cfg.SweepEvery = time.Second
 	f.runWorker(t, cfg)
-	for _, id := range []int64{orphan, scheduled} {
-		if r := f.waitFinal(t, id); r.Status != restore.Ready {
-			t.Errorf("request %d ended %s: %s", id, r.Status, r.FailureReason)
-		}
-		if n := len(f.tagged(t, id)); n != 1 {
-			t.Errorf("request %d has %d instances", id, n)
-		}
-	}
-	if got := f.sim.Stats().Creates; got != 2 {
-		t.Errorf("%d creates for 2 requests", got)
-	}
+	f.wantEachReadyOnce(t, orphan, scheduled)
 }
