@@ -15,6 +15,7 @@ import (
 	"restoredesk/internal/identity"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/jdcloud/jdcloudsim"
+	"restoredesk/internal/jobs"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/restore"
 )
@@ -83,5 +84,6 @@ func appConfig(cfg config, pool *pgxpool.Pool, log *slog.Logger, cloud app.Cloud
 		DefaultZone: cfg.DefaultZone,
 		Worker: restore.WorkerConfig{VisibilityWindow: cfg.VisibilityWindow, BuildTimeout: cfg.BuildTimeout,
 			ClientTimeout: cfg.JDCloudTimeout, RetryBudget: cfg.RetryBudget},
+		Jobs: jobs.Config{JobTimeout: cfg.JobTimeout, RescueAfter: cfg.JobRescueAfter},
 	}
 }

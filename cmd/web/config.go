@@ -10,9 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"restoredesk/internal/app"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/logging"
 	"restoredesk/internal/pricing"
+	"restoredesk/internal/restore"
 	"restoredesk/internal/timezone"
 )
 
@@ -34,6 +36,11 @@ type config struct {
 	ApprovalTTL      time.Duration
 	BuildTimeout     time.Duration
 	AuditCheckpoint  time.Duration
+	// JobTimeout bounds one run of a background job, from JDCLOUD_TIMEOUT;
+	// JobRescueAfter (JOB_RESCUE_AFTER) is when River takes a job still
+	// running for one whose worker died, and runs it again.
+	JobTimeout       time.Duration
+	JobRescueAfter   time.Duration
 	LogLevel         slog.Level
 	Demo             bool
 	OIDCIssuer       string
@@ -106,6 +113,14 @@ func parseConfig(getenv func(string) string, needCloud bool) (config, error) {
 		if *d.dst, err = parseDuration(d.name, getenv(d.name), d.def); err != nil {
 			return c, err
 		}
+	}
+	c.JobTimeout = restore.JobTimeout(c.JDCloudTimeout)
+	if c.JobRescueAfter, err = parseDuration("JOB_RESCUE_AFTER", getenv("JOB_RESCUE_AFTER"), c.JobTimeout+app.RescueMargin); err != nil {
+		return c, err
+	}
+	if c.JobRescueAfter <= c.JobTimeout {
+		return c, fmt.Errorf("JOB_RESCUE_AFTER %s: must be longer than a job's timeout, %s (twice JDCLOUD_TIMEOUT), "+
+			"or a slow job would be run twice at once", c.JobRescueAfter, c.JobTimeout)
 	}
 	if c.SessionIdleTimeout > c.SessionMaxAge {
 		return c, fmt.Errorf("SESSION_IDLE_TIMEOUT %s is longer than SESSION_MAX_AGE %s: a session cannot idle longer than it lives",

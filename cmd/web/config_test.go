@@ -52,6 +52,8 @@ func TestParseConfigDefaults(t *testing.T) {
 		{"SESSION_PERSISTENT", c.SessionPersistent, false},
 		{"INSECURE_HTTP", c.InsecureHTTP, false},
 		{"DEFAULT_TIME_ZONE", c.DefaultZone.String(), "Asia/Shanghai"},
+		{"job timeout (twice JDCLOUD_TIMEOUT)", c.JobTimeout, time.Minute},
+		{"JOB_RESCUE_AFTER", c.JobRescueAfter, 75 * time.Second},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -112,6 +114,9 @@ func TestParseConfigErrors(t *testing.T) {
 		{"bad price table", prod(map[string]string{"PRICE_TABLE": "/etc/hostname"}), true, "PRICE_TABLE", "not a price table"},
 		{"bad retry budget", prod(map[string]string{"JDCLOUD_RETRY_BUDGET": "long"}), true, "JDCLOUD_RETRY_BUDGET", "duration"},
 		{"bad client timeout", prod(map[string]string{"JDCLOUD_TIMEOUT": "0s"}), true, "JDCLOUD_TIMEOUT", "positive"},
+		{"rescue before the job timeout", prod(map[string]string{"JDCLOUD_TIMEOUT": "40s", "JOB_RESCUE_AFTER": "75s"}), true,
+			"JOB_RESCUE_AFTER", "longer than a job's timeout, 1m20s"},
+		{"bad JOB_RESCUE_AFTER", prod(map[string]string{"JOB_RESCUE_AFTER": "soon"}), true, "JOB_RESCUE_AFTER", "duration"},
 		{"bad trusted proxy", prod(map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}), true, "TRUSTED_PROXIES", "CIDR"},
 		{"endpoint with path", prod(map[string]string{"JDCLOUD_ENDPOINT": "https://h/v1"}), true, "JDCLOUD_ENDPOINT", "scheme, host"},
 		{"endpoint without scheme", prod(map[string]string{"JDCLOUD_ENDPOINT": "127.0.0.1:8081"}), true, "JDCLOUD_ENDPOINT", "scheme"},

@@ -67,12 +67,12 @@ func parseNotifyConfig(getenv func(string) string) (notifyConfig, error) {
 	return c, nil
 }
 
-// background builds the River client with every kind of background work
-// Restore Desk has — the one list to extend (the restore execution joins it
-// as another jobs.Kind) — and the notification service the admin pages use.
-// work: this process works jobs (web worker, web serve's in-process worker);
-// otherwise it only inserts them.
-func background(cfg config, getenv func(string) string, pool *pgxpool.Pool, log *slog.Logger, work bool) (*jobs.Client, *notify.Service, error) {
+// background is every kind of background work Restore Desk has beside the
+// application's own (the restore execution, expiry, session clean-up and
+// audit checkpoints, which app.New adds) — the one list to extend — and the
+// notification service the admin pages use. app.New builds the one River
+// client from them.
+func background(cfg config, getenv func(string) string, pool *pgxpool.Pool, log *slog.Logger) ([]jobs.Kind, *notify.Service, error) {
 	nc, err := parseNotifyConfig(getenv)
 	if err != nil {
 		return nil, nil, err
@@ -104,9 +104,11 @@ func background(cfg config, getenv func(string) string, pool *pgxpool.Pool, log 
 		log.Warn("SMTP_HOST not set: personal notifications by e-mail are not sent")
 	}
 	n := notify.New(pool, ncfg)
-	client, err := jobs.New(pool, jobs.Config{Work: work, Log: log}, n)
+	// The admin pages' resends and test messages only insert jobs, in their
+	// own transactions; any process's workers deliver them.
+	inserter, err := jobs.New(pool, jobs.Config{Log: log}, n)
 	if err != nil {
 		return nil, nil, errors.Join(errors.New("background work"), err)
 	}
-	return client, notify.NewService(n, client), nil
+	return []jobs.Kind{n}, notify.NewService(n, inserter), nil
 }

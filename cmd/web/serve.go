@@ -70,7 +70,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	// River works the background jobs in this process too; a.Run starts it.
 	acfg := appConfig(cfg, pool, log, cloud)
-	if acfg.Jobs, acfg.Notify, err = background(cfg, getenv, pool, log, true); err != nil {
+	acfg.Jobs.Work = true
+	if acfg.Kinds, acfg.Notify, err = background(cfg, getenv, pool, log); err != nil {
 		return err
 	}
 	a, err := app.New(ctx, acfg)

@@ -10,8 +10,8 @@ import (
 	"restoredesk/internal/logging"
 )
 
-// cmdWorker runs only the background work (execution, tracking, expiry,
-// audit checkpoints, session clean-up, and River's jobs: notifications)
+// cmdWorker works only the background jobs — River's: the restore
+// execution, expiry, audit checkpoints, session clean-up and notifications —
 // until ctx ends. Any number may run beside web serve.
 func cmdWorker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
@@ -38,7 +38,8 @@ func cmdWorker(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer stopSim()
 	acfg := appConfig(cfg, pool, log, cloud)
-	if acfg.Jobs, acfg.Notify, err = background(cfg, getenv, pool, log, true); err != nil {
+	acfg.Jobs.Work = true
+	if acfg.Kinds, acfg.Notify, err = background(cfg, getenv, pool, log); err != nil {
 		return err
 	}
 	a, err := app.New(ctx, acfg)

@@ -20,9 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/errgroup"
 
-	"restoredesk/internal/audit"
 	"restoredesk/internal/demo"
 	"restoredesk/internal/handlers"
 	"restoredesk/internal/identity"
@@ -78,10 +76,21 @@ type Config struct {
 	// Notify gives the admin pages their notification service (channels,
 	// deliveries, outbox); nil: notifications are not wired.
 	Notify *notify.Service
-	// Jobs is the River client for the background jobs (notifications);
-	// Run starts and stops it. nil: this process works no River jobs.
-	Jobs *jobs.Client
+	// Jobs tunes the River client New builds for all the background work;
+	// with Jobs.Work, Run works the jobs (web serve, web worker), otherwise
+	// this process only inserts them. A zero JobTimeout is derived from the
+	// JD Cloud client's timeout (restore.JobTimeout), a zero RescueAfter is
+	// RescueMargin longer.
+	Jobs jobs.Config
+	// Kinds is the background work beside the application's own (the
+	// restore execution, expiry, session clean-up, audit checkpoints):
+	// main's list, notifications today.
+	Kinds []jobs.Kind
 }
+
+// RescueMargin is how much longer than the job timeout River waits before it
+// takes a job still marked running for one whose worker died, by default.
+const RescueMargin = 15 * time.Second
 
 // Cloud is the JD Cloud key pair and client options (endpoint, HTTP client,
 // timeouts, retries).
@@ -99,15 +108,16 @@ type App struct {
 	Identity  *identity.Service
 	Lifecycle *restore.Lifecycle
 	Worker    *restore.Worker
+	// Jobs is the River client of every background job.
+	Jobs *jobs.Client
 	// Cloud returns a JD Cloud client whose calls are counted in Metrics and
 	// also reported to observe (when not nil).
 	Cloud        func(observe func(jdcloud.CallInfo)) *jdcloud.Client
 	DeploymentID string
 
-	pool            *pgxpool.Pool
-	log             *slog.Logger
-	auditCheckpoint time.Duration
-	jobs            *jobs.Client
+	pool *pgxpool.Pool
+	log  *slog.Logger
+	work bool // Run works the jobs
 }
 
 // New builds the application. It reads the deployment id from the database
@@ -142,6 +152,21 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	wcfg := cfg.Worker
 	wcfg.Cloud, wcfg.DeploymentID, wcfg.Log = cloud, dep.ID, cfg.Log.With("component", "worker")
 	worker := restore.NewWorker(cfg.Pool, life, wcfg)
+	jc := cfg.Jobs
+	if jc.Log == nil {
+		jc.Log = cfg.Log
+	}
+	if jc.JobTimeout == 0 {
+		jc.JobTimeout = restore.JobTimeout(wcfg.ClientTimeout)
+	}
+	if jc.RescueAfter == 0 {
+		jc.RescueAfter = jc.JobTimeout + RescueMargin
+	}
+	house := &housekeeping{pool: cfg.Pool, ids: ids, log: cfg.Log, checkpoint: cfg.AuditCheckpoint}
+	client, err := jobs.New(cfg.Pool, jc, append([]jobs.Kind{worker, house}, cfg.Kinds...)...)
+	if err != nil {
+		return nil, err
+	}
 
 	store := sessions.NewCookieStore(cfg.SessionKeyPairs...)
 	maxAge := 0
@@ -171,9 +196,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	handlers.Routes(e, handlers.New(deps))
 
 	return &App{
-		Web: e, Metrics: httpMetrics.Registry, Identity: ids, Lifecycle: life, Worker: worker,
+		Web: e, Metrics: httpMetrics.Registry, Identity: ids, Lifecycle: life, Worker: worker, Jobs: client,
 		Cloud: cloud, DeploymentID: dep.ID,
-		pool: cfg.Pool, log: cfg.Log, auditCheckpoint: cfg.AuditCheckpoint, jobs: cfg.Jobs,
+		pool: cfg.Pool, log: cfg.Log, work: jc.Work,
 	}, nil
 }
 
@@ -187,34 +212,14 @@ func (a *App) SeedDemo(ctx context.Context) error {
 	return demo.SeedOwnership(ctx, a.pool, a.Cloud(nil))
 }
 
-// Run does the background work until ctx ends: the restore worker, the audit
-// checkpoints, the hourly clean-up of expired sessions and River's jobs
-// (when Config.Jobs is set). Any number of processes may run it against one
-// database.
+// Run does the background work until ctx ends, when Config.Jobs.Work is
+// set: River works every job — the restore execution, expiry, the session
+// clean-up, the audit checkpoints and the notifications — and its periodic
+// jobs run once per period across every process. Any number of processes
+// may run it against one database. Without Work it returns at once.
 func (a *App) Run(ctx context.Context) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return a.Worker.Run(gctx) })
-	g.Go(func() error { return audit.RunCheckpoints(gctx, a.pool, a.auditCheckpoint, a.log) })
-	g.Go(func() error { a.cleanUp(gctx); return nil })
-	if a.jobs != nil {
-		g.Go(func() error { return jobs.Run(gctx, a.jobs, a.log) })
+	if !a.work {
+		return nil
 	}
-	return g.Wait()
-}
-
-// cleanUp deletes expired sessions and old sign-in failures every hour until
-// ctx ends. They are refused anyway; this only keeps the tables small.
-func (a *App) cleanUp(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := a.Identity.CleanUp(ctx); err != nil && ctx.Err() == nil {
-				a.log.WarnContext(ctx, "clean up sessions", "err", err)
-			}
-		}
-	}
+	return jobs.Run(ctx, a.Jobs, a.log)
 }

@@ -48,6 +48,7 @@ func TestProcesses(t *testing.T) {
 	t.Run("concurrent approvals", func(t *testing.T) { t.Parallel(); testConcurrentApprovals(t, bin) })
 	t.Run("dropped create", func(t *testing.T) { t.Parallel(); testDroppedCreate(t, bin) })
 	t.Run("worker killed during create", func(t *testing.T) { t.Parallel(); testWorkerKilled(t, bin) })
+	t.Run("step slower than the rescue delay", func(t *testing.T) { t.Parallel(); testSlowStep(t, bin) })
 	t.Run("slow tag searches", func(t *testing.T) { t.Parallel(); testSlowSearches(t, bin) })
 	t.Run("slow status polls", func(t *testing.T) { t.Parallel(); testSlowPolls(t, bin) })
 	t.Run("stalled create carried out within the window", func(t *testing.T) { t.Parallel(); testStalledCreate(t, bin) })
@@ -93,6 +94,13 @@ func (p *proc) kill() {
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	<-p.done
 }
+
+// pause freezes the process (SIGSTOP): its connections, and so its locks,
+// stay open, but it does nothing until resume.
+func (p *proc) pause() { p.cmd.Process.Signal(syscall.SIGSTOP) }
+
+// resume lets a paused process go on (SIGCONT).
+func (p *proc) resume() { p.cmd.Process.Signal(syscall.SIGCONT) }
 
 // runCLI runs a one-shot `web` command and fails the test if it fails.
 func runCLI(t *testing.T, bin string, env []string, stdin string, args ...string) {
@@ -554,6 +562,7 @@ func testDroppedCreate(t *testing.T, bin string) {
 // second one.
 func testWorkerKilled(t *testing.T, bin string) {
 	w := newWorld(t, bin, "createInstanceFromBackup:latency=4s")
+	w.shortRescue()
 	first := w.worker("web worker 1")
 	id := submitAndApprove(t, w)
 
@@ -565,14 +574,47 @@ func testWorkerKilled(t *testing.T, bin string) {
 			"want provisioning, sent, no instance", r.Status, r.CreateSentAt, r.InstanceID)
 	}
 
+	// The dead worker's job stays "running" until River's leader rescues it
+	// (JOB_RESCUE_AFTER, checked every 30 s); the request then resumes on
+	// the worker left, within two minutes of the kill.
 	second := w.worker("web worker 2")
-	r = w.waitFinal(id, second)
+	r = w.waitFinalWithin(2*time.Minute, id, second)
 	w.wantOneInstance(id, r)
 	if adopted, created := w.events(id, audit.RequestInstanceAdopted), w.events(id, audit.RequestInstanceCreated); adopted != 1 || created != 0 {
 		t.Errorf("%d request.instance_adopted and %d request.instance_created events, want 1 and 0", adopted, created)
 	}
 	if r.Attempts != 1 {
 		t.Errorf("%d create attempts recorded, want 1", r.Attempts)
+	}
+}
+
+// testSlowStep: a step that lasts longer than the rescue delay, with a
+// second worker running. The gateway holds the create past the delay, and the
+// worker sending it is frozen meanwhile, so its River job is still "running"
+// when the leader (the second worker) rescues it and runs it again. That run
+// finds the request's lock held — the frozen worker's connection is alive —
+// and snoozes; when the first worker wakes it finishes its step, and the
+// create stays one call at the simulator and one instance.
+func testSlowStep(t *testing.T, bin string) {
+	w := newWorld(t, bin, "createInstanceFromBackup:hold=15s,hold-next=1")
+	w.shortRescue()                           // job timeout 10 s, rescue after 12 s
+	w.setEnv("JDCLOUD_VISIBILITY_WINDOW=25s") // covers the hold: the late create is found, not repeated
+	first := w.worker("web worker 1")
+	id := submitAndApprove(t, w)
+	waitFor(t, 30*time.Second, "the create to reach the simulator", func() bool { return w.simStats().Injected["hold"] == 1 }, first)
+	first.pause()
+	second := w.worker("web worker 2")
+	waitFor(t, 2*time.Minute, "the rescued job to meet the held lock", func() bool {
+		return strings.Contains(second.out.String(), "request held by another worker")
+	}, second)
+	if st := w.simStats(); st.Calls[jdcloud.OpCreateInstanceFromBackup] != 1 {
+		t.Errorf("%d create calls while the first worker was frozen, want 1", st.Calls[jdcloud.OpCreateInstanceFromBackup])
+	}
+	first.resume()
+	r := w.waitFinalWithin(2*time.Minute, id, first, second)
+	w.wantOneInstance(id, r)
+	if n := w.simStats().Calls[jdcloud.OpCreateInstanceFromBackup]; n != 1 {
+		t.Errorf("%d create calls at the simulator, want 1", n)
 	}
 }
 

@@ -65,8 +65,10 @@ type Config struct {
 	// Work: the client works jobs (web worker, and web serve's in-process
 	// worker). Without it the client only inserts.
 	Work bool
-	// JobTimeout bounds one run of a job (default 1m); River rescues a job
-	// still running after RescueAfter (default 5m), which must be longer.
+	// JobTimeout bounds one run of a job (default 1m): its context ends
+	// then. River's leader rescues a job still marked running RescueAfter
+	// (default 5m, and it must be longer) after it started — a worker that
+	// died mid-job — and runs it again; its rescuer looks every 30s.
 	JobTimeout, RescueAfter time.Duration
 	// Poll is how often queues are polled besides LISTEN/NOTIFY (default 1s).
 	Poll time.Duration
@@ -112,6 +114,19 @@ func New(pool *pgxpool.Pool, cfg Config, kinds ...Kind) (*Client, error) {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	return client, nil
+}
+
+// Inserter returns a client that only inserts jobs, in the caller's
+// transactions (InsertTx): a part that schedules work when its change
+// commits needs no worker of its own, whichever process it runs in.
+func Inserter() *Client {
+	// Without a pool and workers River builds no services and checks no
+	// kinds; the error is only ever about the configuration, fixed here.
+	c, err := river.NewClient(riverpgxv5.New(nil), &river.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		panic("jobs: insert-only client: " + err.Error())
+	}
+	return c
 }
 
 // Run works jobs until ctx ends, then stops within a grace period: jobs still

@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Session-level advisory locks and notifications. A session lock belongs to
+// Session-level advisory locks. A session lock belongs to
 // the connection, so these run on a DB made from one held connection
 // (New(conn) with a *pgxpool.Conn): the lock lasts until it is released or
 // the connection closes, which is what makes a crashed holder's lock vanish.
@@ -32,24 +32,6 @@ func (d *DB) TryAdvisoryLock(ctx context.Context, key int64) (bool, error) {
 func (d *DB) AdvisoryUnlock(ctx context.Context, key int64) error {
 	if _, err := d.db.Exec(ctx, `SELECT pg_advisory_unlock($1)`, key); err != nil {
 		return fmt.Errorf("advisory unlock: %w", err)
-	}
-	return nil
-}
-
-// Notify sends payload on channel. Inside a transaction it is delivered at
-// commit, and not at all on rollback.
-func (d *DB) Notify(ctx context.Context, channel, payload string) error {
-	if _, err := d.db.Exec(ctx, `SELECT pg_notify($1, $2)`, channel, payload); err != nil {
-		return fmt.Errorf("notify %s: %w", channel, err)
-	}
-	return nil
-}
-
-// Listen subscribes the session to channel; channel is one of our constant
-// names, never user input (LISTEN takes no parameters).
-func (d *DB) Listen(ctx context.Context, channel string) error {
-	if _, err := d.db.Exec(ctx, `LISTEN `+channel); err != nil {
-		return fmt.Errorf("listen %s: %w", channel, err)
 	}
 	return nil
 }

@@ -259,26 +259,18 @@ func (d *DB) UpdateRequest(ctx context.Context, id int64, from request.Status, u
 	return tag.RowsAffected() == 1, nil
 }
 
-// DueRequests returns the ids of requests the worker should look at now: those
-// whose next step is due, and those whose last tag search is due (in any state).
-func (d *DB) DueRequests(ctx context.Context, limit int) ([]int64, error) {
+// ExecutableRequests returns the ids of the requests the worker still has
+// work on: those in a worker state with a next step scheduled, and those
+// (in any state) with a last tag search ahead.
+func (d *DB) ExecutableRequests(ctx context.Context) ([]int64, error) {
 	rows, err := d.db.Query(ctx, `
-		(SELECT id, next_check_at AS due FROM restore_requests
-		 WHERE status IN (`+workerStatuses+`) AND next_check_at <= now()
-		 ORDER BY next_check_at LIMIT $1)
-		UNION
-		(SELECT id, tag_check_at FROM restore_requests
-		 WHERE tag_check_at <= now() ORDER BY tag_check_at LIMIT $1)
-		ORDER BY due LIMIT $1`, limit)
+		SELECT id FROM restore_requests
+		WHERE (status IN (`+workerStatuses+`) AND next_check_at IS NOT NULL) OR tag_check_at IS NOT NULL
+		ORDER BY id`)
 	if err != nil {
-		return nil, fmt.Errorf("due requests: %w", err)
+		return nil, fmt.Errorf("executable requests: %w", err)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (int64, error) {
-		var id int64
-		var due time.Time
-		err := row.Scan(&id, &due)
-		return id, err
-	})
+	return pgx.CollectRows(rows, pgx.RowTo[int64])
 }
 
 // Now reads the database's clock. Every replica takes the times the

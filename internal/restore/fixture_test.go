@@ -3,6 +3,7 @@ package restore_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 	"restoredesk/internal/audit"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/jdcloud/jdcloudsim"
+	"restoredesk/internal/jobs"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/postgres/postgrestest"
@@ -41,7 +43,7 @@ func fastWorker() restore.WorkerConfig {
 	return restore.WorkerConfig{
 		VisibilityWindow: 1500 * time.Millisecond, BuildTimeout: time.Minute, MaxCreateAttempts: 5,
 		RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
-		PollBase: 30 * time.Millisecond, PollMax: 150 * time.Millisecond, Tick: 30 * time.Millisecond,
+		PollBase: 30 * time.Millisecond, PollMax: 150 * time.Millisecond,
 	}
 }
 
@@ -185,14 +187,21 @@ func (f *fixture) request(t *testing.T, id int64) request.Request {
 	return r
 }
 
-// runWorker runs a worker (or several, standing for replicas) until the test ends.
+// runWorker runs a worker (or several, standing for replicas) until the
+// test ends: the restore's jobs on a River client of its own, as each
+// process has.
 func (f *fixture) runWorker(t *testing.T, cfg restore.WorkerConfig) context.CancelFunc {
 	t.Helper()
 	cfg.Cloud, cfg.DeploymentID = f.cloud, f.depID
 	w := restore.NewWorker(f.pool, f.life, cfg)
+	client, err := jobs.New(f.pool, jobs.Config{Work: true, Test: true, Poll: 30 * time.Millisecond,
+		JobTimeout: restore.JobTimeout(cfg.ClientTimeout), RescueAfter: restore.JobTimeout(cfg.ClientTimeout) + time.Second}, w)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
+	go func() { jobs.Run(ctx, client, slog.New(slog.DiscardHandler)); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	return cancel
 }
@@ -229,6 +238,17 @@ func (f *fixture) events(t *testing.T, id int64) []string {
 		out = append(out, a)
 	}
 	return out
+}
+
+// executionJobs counts request id's execution jobs, in any state.
+func (f *fixture) executionJobs(t *testing.T, id int64) int {
+	t.Helper()
+	var n int
+	if err := f.pool.QueryRow(t.Context(), `SELECT count(*) FROM river_job WHERE kind = $1 AND (args->>'request_id')::bigint = $2`,
+		restore.KindExecute, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func count(xs []string, x string) int {

@@ -10,10 +10,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"restoredesk/internal/audit"
 	"restoredesk/internal/jdcloud"
+	"restoredesk/internal/jobs"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/problem"
@@ -86,11 +88,12 @@ type Lifecycle struct {
 	pool     *pgxpool.Pool
 	loadUser UserLoader
 	ttl      time.Duration
+	jobs     *jobs.Client // inserts the execution job when an approval commits
 }
 
 // NewLifecycle returns a Lifecycle; ttl is APPROVAL_TTL.
 func NewLifecycle(pool *pgxpool.Pool, loadUser UserLoader, ttl time.Duration) *Lifecycle {
-	return &Lifecycle{pool: pool, loadUser: loadUser, ttl: ttl}
+	return &Lifecycle{pool: pool, loadUser: loadUser, ttl: ttl, jobs: jobs.Inserter()}
 }
 
 // Submit stores a new pending request for actor and records request.created.
@@ -172,7 +175,7 @@ func createdDetails(n postgres.NewRequest) map[string]any {
 // Approve approves request id for actor. Only a lead of the request's team who
 // is not its requester may, while it is pending and its approval window is
 // open; an approve arriving after the window expires the request instead.
-// Approval also schedules execution and wakes the workers. The comment is
+// Approval also schedules execution: its job commits with it. The comment is
 // optional; when given it is kept with the decision and in the
 // request.approved event.
 func (l *Lifecycle) Approve(ctx context.Context, actor audit.Actor, id int64, comment string) error {
@@ -235,8 +238,10 @@ func (l *Lifecycle) decide(ctx context.Context, actor audit.Actor, id int64, to 
 			return err
 		}
 		if to == Approved {
-			// Delivered at commit: the workers start at once instead of at their next poll.
-			return tx.Notify(ctx, wakeChannel, strconv.FormatInt(id, 10))
+			// The job exists exactly when the approval does; River wakes a
+			// worker when it commits.
+			_, err := scheduleExecution(ctx, l.jobs, tx.Conn().(pgx.Tx), id)
+			return err
 		}
 		return nil
 	})

@@ -172,6 +172,10 @@ func TestConcurrentApprovalsYieldOne(t *testing.T) {
 	if ok != 1 || count(f.events(t, id), audit.RequestApproved) != 1 {
 		t.Errorf("%d approvals succeeded, events %v", ok, f.events(t, id))
 	}
+	// The approval committed with its one execution job.
+	if n := f.executionJobs(t, id); n != 1 {
+		t.Errorf("%d execution jobs for the approved request, want 1", n)
+	}
 }
 
 func TestExpiry(t *testing.T) {
@@ -190,6 +194,9 @@ func TestExpiry(t *testing.T) {
 	}
 	if r := f.request(t, late); r.Status != restore.Expired {
 		t.Errorf("late request is %s", r.Status)
+	}
+	if n := f.executionJobs(t, late); n != 0 {
+		t.Errorf("%d execution jobs for a request that expired instead of being approved", n)
 	}
 	n, err := f.life.ExpireDue(ctx)
 	if err != nil || n != 1 {

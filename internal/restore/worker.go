@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -33,10 +32,6 @@ const maxCheckAttempts = 10
 // maxRecheckTries bounds the tries of the last tag search (about half an hour
 // with the default backoff) before the worker gives up and logs the tag.
 const maxRecheckTries = 30
-
-// wakeChannel is the PostgreSQL notification channel that wakes workers when a
-// request is approved, so execution starts without waiting for the next poll.
-const wakeChannel = "restoredesk_work"
 
 // lockNamespace is ORed into the session advisory lock a worker holds on a
 // request while it works on it: with it, replicas never work on one request at
@@ -76,11 +71,14 @@ type WorkerConfig struct {
 	// PollBase and PollMax bound the backoff between status polls and tag
 	// searches (defaults 2s and 10s).
 	PollBase, PollMax time.Duration
-	// Tick is how often due work is looked for without a notification (default 1s).
-	Tick time.Duration
-	// Concurrency is how many requests one worker works on at once (default 4).
+	// Concurrency is how many requests one worker process works on at once
+	// (default 4): the restore queue's River workers.
 	Concurrency int
-	Log         *slog.Logger
+	// SweepEvery is how often every active request is checked to have its
+	// execution job (default 1m); ExpireEvery how often pending requests
+	// past their approval window are expired (default 1m).
+	SweepEvery, ExpireEvery time.Duration
+	Log                     *slog.Logger
 }
 
 func (c *WorkerConfig) defaults() {
@@ -97,7 +95,8 @@ func (c *WorkerConfig) defaults() {
 	def(&c.RetryMax, time.Minute)
 	def(&c.PollBase, 2*time.Second)
 	def(&c.PollMax, 10*time.Second)
-	def(&c.Tick, time.Second)
+	def(&c.SweepEvery, time.Minute)
+	def(&c.ExpireEvery, time.Minute)
 	if c.MaxCreateAttempts <= 0 {
 		c.MaxCreateAttempts = 5
 	}
@@ -111,8 +110,10 @@ func (c *WorkerConfig) defaults() {
 
 // Worker executes approved requests: it re-checks the backup, creates the
 // instance at most once, and follows it until it runs. Its durable state is
-// the request row, so any number of workers may run against one database, and
-// a crash or restart resumes where the last committed step left off.
+// the request row, and each request's execution is one River job
+// (execute.go) that runs one Step at a time, so any number of workers may run
+// against one database, and a crash or restart resumes where the last
+// committed step left off.
 type Worker struct {
 	pool *pgxpool.Pool
 	cfg  WorkerConfig
@@ -122,111 +123,41 @@ type Worker struct {
 // NewWorker returns a worker on pool. life expires stale pending requests.
 func NewWorker(pool *pgxpool.Pool, life *Lifecycle, cfg WorkerConfig) *Worker {
 	cfg.defaults()
-	// Each request in hand holds one connection; keep two for the listener
-	// and the look for due work, so the worker never waits on itself.
-	if most := int(pool.Config().MaxConns) - 2; cfg.Concurrency > most {
+	// Each request in hand holds one connection; leave River its own (its
+	// fetches, its listener, the leader's maintenance, the other queues), so
+	// the worker never waits on itself.
+	if most := int(pool.Config().MaxConns) - 6; cfg.Concurrency > most {
 		cfg.Concurrency = max(1, most)
 	}
 	return &Worker{pool: pool, cfg: cfg, life: life}
 }
 
-// Run works until ctx ends: on every notification and every tick it takes the
-// requests that are due, and every so often it expires stale pending ones.
-func (w *Worker) Run(ctx context.Context) error {
-	wake := make(chan struct{}, 1)
-	go w.listen(ctx, wake)
-	tick := time.NewTicker(w.cfg.Tick)
-	defer tick.Stop()
-	lastExpiry := time.Time{}
-	sem := make(chan struct{}, w.cfg.Concurrency)
-	var busy sync.Map // request ids being worked on by this process
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		if time.Since(lastExpiry) > 10*w.cfg.Tick {
-			if n, err := w.life.ExpireDue(ctx); err != nil && ctx.Err() == nil {
-				w.cfg.Log.ErrorContext(ctx, "expire pending requests", "err", err)
-			} else if n > 0 {
-				w.cfg.Log.InfoContext(ctx, "expired pending requests", "count", n)
-			}
-			lastExpiry = time.Now()
-		}
-		ids, err := postgres.New(w.pool).DueRequests(ctx, 4*w.cfg.Concurrency)
-		if err != nil && ctx.Err() == nil {
-			w.cfg.Log.ErrorContext(ctx, "look for due requests", "err", err)
-		}
-		for _, id := range ids {
-			if _, loaded := busy.LoadOrStore(id, true); loaded {
-				continue
-			}
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				busy.Delete(id)
-				return nil
-			}
-			wg.Go(func() {
-				defer func() { <-sem; busy.Delete(id) }()
-				if err := w.Step(ctx, id); err != nil && ctx.Err() == nil {
-					w.cfg.Log.ErrorContext(ctx, "work on request", "request", id, "err", err)
-				}
-			})
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		case <-wake:
-		}
-	}
-}
-
-// listen turns notifications on wakeChannel into wake-ups, reconnecting
-// after failures; polling covers any notification missed meanwhile.
-func (w *Worker) listen(ctx context.Context, wake chan<- struct{}) {
-	for ctx.Err() == nil {
-		err := func() error {
-			conn, err := w.pool.Acquire(ctx)
-			if err != nil {
-				return err
-			}
-			defer conn.Release()
-			if err := postgres.New(conn).Listen(ctx, wakeChannel); err != nil {
-				return err
-			}
-			for {
-				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
-					// Close the connection: it is still LISTENing.
-					conn.Conn().Close(context.Background())
-					return err
-				}
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
-			}
-		}()
-		if err != nil && ctx.Err() == nil {
-			time.Sleep(time.Second)
-		}
-	}
+// Next is what a Step leaves to do.
+type Next struct {
+	// Busy: another worker holds the request; nothing was done.
+	Busy bool
+	// Done: the request needs no more work (final, and no tag search left).
+	Done bool
+	// After is how long until the request's next step is due (when neither
+	// Busy nor Done), on the database's clock.
+	After time.Duration
 }
 
 // Step does the next piece of work on request id, if it is due and no other
-// worker holds it. It returns an error only for database trouble; JD Cloud
-// trouble becomes the request's state.
-func (w *Worker) Step(ctx context.Context, id int64) error {
+// worker holds it, and says when the next one is due. It returns an error
+// only for database trouble; JD Cloud trouble becomes the request's state.
+func (w *Worker) Step(ctx context.Context, id int64) (Next, error) {
 	conn, err := w.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("acquire connection: %w", err)
+		return Next{}, fmt.Errorf("acquire connection: %w", err)
 	}
 	defer conn.Release()
 	locked, err := postgres.New(conn).TryAdvisoryLock(ctx, lockNamespace|id)
 	if err != nil {
-		return fmt.Errorf("lock request: %w", err)
+		return Next{}, fmt.Errorf("lock request: %w", err)
 	}
 	if !locked {
-		return nil // another worker has it
+		return Next{Busy: true}, nil // another worker has it
 	}
 	defer postgres.New(conn).AdvisoryUnlock(context.WithoutCancel(ctx), lockNamespace|id)
 
@@ -234,6 +165,33 @@ func (w *Worker) Step(ctx context.Context, id int64) error {
 	// included, goes through this one connection: a worker never needs more
 	// connections than requests in hand, so it cannot starve itself.
 	st := &step{w: w, db: postgres.New(conn)}
+	if err := st.run(ctx, id); err != nil {
+		return Next{}, err
+	}
+	// Still under the lock: what the step left is what the row now says.
+	r, err := st.db.Request(ctx, id)
+	if err != nil {
+		return Next{}, err
+	}
+	now, err := st.db.Now(ctx)
+	if err != nil {
+		return Next{}, err
+	}
+	var due *time.Time
+	if r.Status.Active() && r.NextCheckAt != nil {
+		due = r.NextCheckAt
+	}
+	if r.TagCheckAt != nil && (due == nil || r.TagCheckAt.Before(*due)) {
+		due = r.TagCheckAt
+	}
+	if due == nil {
+		return Next{Done: true}, nil
+	}
+	return Next{After: max(0, due.Sub(now))}, nil
+}
+
+// run does the step on request id that is due now, if any.
+func (st *step) run(ctx context.Context, id int64) error {
 	r, err := st.db.Request(ctx, id)
 	if err != nil {
 		return err
@@ -248,7 +206,7 @@ func (w *Worker) Step(ctx context.Context, id int64) error {
 		return nil
 	}
 	st.r = r
-	st.cloud = w.cloud(ctx, st.db, r)
+	st.cloud = st.w.cloud(ctx, st.db, r)
 	if !due {
 		return st.recheckTag(ctx)
 	}

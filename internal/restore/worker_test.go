@@ -151,6 +151,13 @@ func TestReplicasCreateOnce(t *testing.T) {
 	for range 3 {
 		f.runWorker(t, fastWorker())
 	}
+	f.wantEachReadyOnce(t, ids...)
+}
+
+// wantEachReadyOnce asserts that each request ends ready with one instance,
+// and that the simulator created one per request.
+func (f *fixture) wantEachReadyOnce(t *testing.T, ids ...int64) {
+	t.Helper()
 	for _, id := range ids {
 		if r := f.waitFinal(t, id); r.Status != restore.Ready {
 			t.Errorf("request %d ended %s: %s", id, r.Status, r.FailureReason)
@@ -159,8 +166,8 @@ func TestReplicasCreateOnce(t *testing.T) {
 			t.Errorf("request %d has %d instances", id, n)
 		}
 	}
-	if got := f.sim.Stats().Creates; got != 3 {
-		t.Errorf("%d creates for 3 requests", got)
+	if got := f.sim.Stats().Creates; got != len(ids) {
+		t.Errorf("%d creates for %d requests", got, len(ids))
 	}
 }
 
@@ -178,4 +185,22 @@ func TestWorkerGivesUpCheckingTheBackup(t *testing.T) {
 	if r.Status != restore.Failed || !strings.Contains(r.FailureReason, "could not be checked") || f.sim.Stats().Creates != 0 {
 		t.Errorf("ended %s: %q, %d creates", r.Status, r.FailureReason, f.sim.Stats().Creates)
 	}
+}
+
+// TestSweepSchedulesRequestsWithoutAJob: a request approved before the
+// execution ran on River (no job of its own) is picked up by the periodic
+// sweep and restored once, as is the one that has its job.
+func TestSweepSchedulesRequestsWithoutAJob(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Hour)
+	orphan, scheduled := f.approved(t), f.approved(t)
+	// As an upgraded database has it: approved, due, and no job.
+	if _, err := f.pool.Exec(t.Context(), `DELETE FROM river_job WHERE kind = $1 AND (args->>'request_id')::bigint = $2`,
+		restore.KindExecute, orphan); err != nil {
+		t.Fatal(err)
+	}
+	cfg := fastWorker()
+	cfg.SweepEvery = time.Second
+	f.runWorker(t, cfg)
+	f.wantEachReadyOnce(t, orphan, scheduled)
 }

@@ -13,6 +13,7 @@ import (
 	"restoredesk/internal/app"
 	"restoredesk/internal/jdcloud"
 	"restoredesk/internal/jdcloud/jdcloudsim"
+	"restoredesk/internal/jobs"
 	"restoredesk/internal/postgres"
 	"restoredesk/internal/restore"
 )
@@ -32,8 +33,15 @@ func FastWorker() restore.WorkerConfig {
 	return restore.WorkerConfig{
 		VisibilityWindow: 1500 * time.Millisecond, BuildTimeout: time.Minute,
 		RetryBase: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
-		PollBase: 30 * time.Millisecond, PollMax: 150 * time.Millisecond, Tick: 30 * time.Millisecond,
+		PollBase: 30 * time.Millisecond, PollMax: 150 * time.Millisecond,
 	}
+}
+
+// FastJobs is the River configuration replicas run with in tests: quick
+// polls and start-up; the timeouts stay production's, derived from the JD
+// Cloud client's.
+func FastJobs() jobs.Config {
+	return jobs.Config{Work: true, Test: true, Poll: 30 * time.Millisecond}
 }
 
 // BuildTime is how long the test simulator's instances stay BUILDING.
@@ -62,21 +70,26 @@ func startSimulator(t testing.TB) simulator {
 	}}
 }
 
-// RunWorker runs a restore worker against the server's database and
-// simulator until the test ends: a replica built by app.New from the
-// server's configuration with cfg as its worker's (several calls stand for
-// several replicas).
+// RunWorker runs a worker against the server's database and simulator
+// until the test ends: a replica built by app.New from the server's
+// configuration with cfg as its restore worker's, working every River job
+// as `web worker` does (several calls stand for several replicas).
 func (s *Server) RunWorker(t testing.TB, cfg restore.WorkerConfig) {
 	t.Helper()
 	c := s.config
-	c.Worker = cfg
+	c.Worker, c.Jobs = cfg, FastJobs()
 	a, err := app.New(t.Context(), c)
 	if err != nil {
 		t.Fatalf("worker: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { a.Worker.Run(ctx); close(done) }()
+	go func() {
+		defer close(done)
+		if err := a.Run(ctx); err != nil {
+			t.Errorf("worker: %v", err)
+		}
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 }
 
