@@ -49,7 +49,7 @@ func (h *Handler) dashboardRequests(c echo.Context, u *policy.User) (views.Dashb
 	if len(policy.DecidableTeams(u)) > 0 {
 		d.Lead = true
 		f := decidableBy(u)
-		if d.WaitingCount, err = h.db.CountRequests(ctx, f); err != nil {
+		if d.WaitingCount, err = h.db.CountRequestsUpTo(ctx, f, views.DashWaitingUpTo); err != nil {
 			return d, err
 		}
 		waiting, err := h.db.ListRequests(ctx, f, postgres.RequestCursor{}, true, dashWaiting)

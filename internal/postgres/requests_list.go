@@ -178,6 +178,12 @@ const CountCap = 10_000
 
 // CountRequests counts the requests matching f, up to CountCap+1.
 func (d *DB) CountRequests(ctx context.Context, f RequestFilter) (int, error) {
+	return d.CountRequestsUpTo(ctx, f, CountCap)
+}
+
+// CountRequestsUpTo counts the requests matching f, up to upTo+1: a count
+// of upTo+1 means "more than upTo".
+func (d *DB) CountRequestsUpTo(ctx context.Context, f RequestFilter, upTo int) (int, error) {
 	var args []any
 	conds, ok := f.where(&args)
 	if !ok {
@@ -191,7 +197,7 @@ func (d *DB) CountRequests(ctx context.Context, f RequestFilter) (int, error) {
 		sql += " WHERE " + strings.Join(conds, " AND ")
 	}
 	var n int
-	if err := d.db.QueryRow(ctx, `SELECT count(*) FROM (`+sql+` LIMIT `+strconv.Itoa(CountCap+1)+`) c`, args...).Scan(&n); err != nil {
+	if err := d.db.QueryRow(ctx, `SELECT count(*) FROM (`+sql+` LIMIT `+strconv.Itoa(upTo+1)+`) c`, args...).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count requests: %w", err)
 	}
 	return n, nil

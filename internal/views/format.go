@@ -57,9 +57,12 @@ const countCap = 10_000
 
 // Count writes a total as people read it: 1,204, or "more than 10,000" for a
 // count that stopped at its cap.
-func Count(n int) string {
-	if n > countCap {
-		return "more than " + Count(countCap)
+func Count(n int) string { return CountUpTo(n, countCap) }
+
+// CountUpTo is Count for a count that stopped one above upTo.
+func CountUpTo(n, upTo int) string {
+	if n > upTo {
+		return "more than " + CountUpTo(upTo, upTo)
 	}
 	s := strconv.Itoa(n)
 	for i := len(s) - 3; i > 0; i -= 3 {

@@ -13,4 +13,7 @@ func TestCount(t *testing.T) {
 			t.Errorf("Count(%d) = %q, want %q", tc.n, got, tc.want)
 		}
 	}
+	if got := CountUpTo(1001, 1000); got != "more than 1,000" {
+		t.Errorf("CountUpTo(1001, 1000) = %q", got)
+	}
 }

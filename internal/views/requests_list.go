@@ -70,7 +70,7 @@ type DashboardRequests struct {
 	MineHref     string       // all of them, in the history
 	CanRequest   bool         // the viewer is in a team
 	Lead         bool         // leads a team: show what waits for their decision
-	WaitingCount int
+	WaitingCount int // up to DashWaitingUpTo+1
 	Waiting      []RequestRow // the oldest of those
 	Activity     []AuditEvent // latest events the viewer may see, newest first
 	AuditHref    string       // the audit log, when the viewer may open it
@@ -105,3 +105,9 @@ func Excerpt(s string, n int) string {
 	}
 	return string(r[:n-1]) + "…"
 }
+
+// DashWaitingUpTo is where the dashboard's count of what waits for a lead
+// stops ("more than 1,000"): the count is taken on every view of the
+// dashboard, so a team's backlog of 80,000 must not make each view count
+// them all; the queue lists them.
+const DashWaitingUpTo = 1000

@@ -1399,9 +1399,9 @@ func DashboardRestore(d DashboardRequests) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var72 string
-				templ_7745c5c3_Var72, templ_7745c5c3_Err = templ.JoinStringErrs(Count(d.WaitingCount))
+				templ_7745c5c3_Var72, templ_7745c5c3_Err = templ.JoinStringErrs(CountUpTo(d.WaitingCount, DashWaitingUpTo))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/views/requests_list.templ`, Line: 264, Col: 66}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/views/requests_list.templ`, Line: 264, Col: 87}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var72))
 				if templ_7745c5c3_Err != nil {
@@ -1414,7 +1414,7 @@ func DashboardRestore(d DashboardRequests) templ.Component {
 				var templ_7745c5c3_Var73 string
 				templ_7745c5c3_Var73, templ_7745c5c3_Err = templ.JoinStringErrs(plural(d.WaitingCount, "request waits", "requests wait") + " for your decision.")
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/views/requests_list.templ`, Line: 264, Col: 160}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `internal/views/requests_list.templ`, Line: 264, Col: 181}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var73))
 				if templ_7745c5c3_Err != nil {
