@@ -203,31 +203,34 @@ func (h *Handler) resolveTeam(ctx context.Context, form *views.AuditFilter, f *a
 }
 
 // nameTeams shows team names instead of ids: the viewer's own teams are
-// known, others are read once each.
+// known, the others on the page are read in one statement. A team that no
+// longer exists keeps its id.
 func (h *Handler) nameTeams(ctx context.Context, u *policy.User, events []views.AuditEvent) error {
 	names := map[string]string{}
 	for _, m := range u.Teams {
 		names[strconv.FormatInt(m.TeamID, 10)] = m.TeamName
 	}
-	for i, e := range events {
-		if e.Team == "" {
-			continue
-		}
-		name, ok := names[e.Team]
-		if !ok {
-			id, _ := strconv.ParseInt(e.Team, 10, 64)
-			t, err := h.db.TeamByID(ctx, id)
-			switch {
-			case err == nil:
-				name = t.Name
-			case errors.Is(err, postgres.ErrNotFound):
-				name = e.Team
-			default:
-				return err
+	var unknown []int64
+	for _, e := range events {
+		if _, ok := names[e.Team]; !ok && e.Team != "" {
+			if id, err := strconv.ParseInt(e.Team, 10, 64); err == nil && !slices.Contains(unknown, id) {
+				unknown = append(unknown, id)
 			}
-			names[e.Team] = name
 		}
-		events[i].Team = name
+	}
+	if len(unknown) > 0 {
+		found, err := h.db.TeamNamesByID(ctx, unknown)
+		if err != nil {
+			return err
+		}
+		for id, name := range found {
+			names[strconv.FormatInt(id, 10)] = name
+		}
+	}
+	for i, e := range events {
+		if name, ok := names[e.Team]; ok {
+			events[i].Team = name
+		}
 	}
 	return nil
 }

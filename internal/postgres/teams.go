@@ -31,6 +31,23 @@ func (d *DB) TeamByID(ctx context.Context, id int64) (Team, error) {
 	return d.teamWhere(ctx, `id = $1`, id)
 }
 
+// TeamNamesByID returns the names of the teams among ids that exist, by id:
+// one statement for a page that names many teams.
+func (d *DB) TeamNamesByID(ctx context.Context, ids []int64) (map[int64]string, error) {
+	rows, err := d.db.Query(ctx, `SELECT id, name FROM teams WHERE id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("team names: %w", err)
+	}
+	names := map[int64]string{}
+	var id int64
+	var name string
+	_, err = pgx.ForEachRow(rows, []any{&id, &name}, func() error { names[id] = name; return nil })
+	if err != nil {
+		return nil, fmt.Errorf("team names: %w", err)
+	}
+	return names, nil
+}
+
 // TeamByName returns the team called name. It returns ErrNotFound when there is none.
 func (d *DB) TeamByName(ctx context.Context, name string) (Team, error) {
 	return d.teamWhere(ctx, `name = $1`, name)

@@ -70,7 +70,7 @@ type DashboardRequests struct {
 	MineHref     string       // all of them, in the history
 	CanRequest   bool         // the viewer is in a team
 	Lead         bool         // leads a team: show what waits for their decision
-	WaitingCount int // up to DashWaitingUpTo+1
+	WaitingCount int          // up to DashWaitingUpTo+1
 	Waiting      []RequestRow // the oldest of those
 	Activity     []AuditEvent // latest events the viewer may see, newest first
 	AuditHref    string       // the audit log, when the viewer may open it
