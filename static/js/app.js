@@ -8,6 +8,12 @@
   // the request form's "Update choices" button.
   document.documentElement.classList.add("js");
 
+  // A form sent back with problems: its error summary takes the focus
+  // (autofocus does it without this file; this covers a browser that
+  // ignores autofocus on a non-control).
+  var summary = document.getElementById("error-summary");
+  if (summary && document.activeElement !== summary) { summary.focus(); }
+
   // Prevent double submission: once a form is sent, disable its submit buttons.
   // The server also makes repeated submissions harmless.
   document.addEventListener("submit", function (ev) {
