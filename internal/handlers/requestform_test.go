@@ -540,5 +540,10 @@ func TestRequestFormWithoutJavaScript(t *testing.T) {
 		if d.Find("[data-testid=refresh]").Length() != 1 {
 			t.Error("no Update choices button")
 		}
+		d.Find("button[formaction='/requests/new']").Each(func(_ int, b *goquery.Selection) {
+			if m, _ := b.Attr("formmethod"); m != "post" {
+				t.Errorf("the reload %q goes by %q: the reason would land in the address", b.Text(), m)
+			}
+		})
 	}
 }

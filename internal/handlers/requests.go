@@ -78,7 +78,7 @@ func (h *Handler) newRequestForm(c echo.Context) error {
 	f := h.requestFormView(ch.Suggested, ch, nil)
 	f.FromRequest = from
 	noStore(c)
-	if c.QueryParam("partial") == "1" {
+	if c.FormValue("partial") == "1" {
 		return render(c, http.StatusOK, views.RequestFormBody(f))
 	}
 	return render(c, http.StatusOK, views.NewRequestPage(h.page(c, "New restore request", "new"), f))

@@ -87,6 +87,7 @@ func Routes(e *echo.Echo, h *Handler) {
 	req := e.Group("/requests", requireUser)
 	req.GET("", h.requestHistory)
 	req.GET("/new", h.newRequestForm)
+	req.POST("/new", h.newRequestForm) // the no-JavaScript reloads, which keep the reason out of the address
 	req.POST("", h.createRequest)
 	req.GET("/:id", h.requestPage)
 	req.GET("/:id/status", h.requestStatus)

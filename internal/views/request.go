@@ -6,6 +6,11 @@ import (
 	"restoredesk/internal/request"
 )
 
+// RefreshSeconds is how often a request's page reloads itself without
+// JavaScript while Restore Desk works on the request (approved, creating):
+// the instance takes minutes, so a few seconds late is no loss.
+const RefreshSeconds = 5
+
 // RequestDetail is a request's page.
 type RequestDetail struct {
 	ID             int64

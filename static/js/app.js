@@ -36,6 +36,14 @@
     return new DOMParser().parseFromString(html, "text/html");
   }
 
+  // The request form's no-JavaScript reload buttons go: this script reloads
+  // on each change, and Enter in a field must then mean Submit.
+  function dropReloads(root) {
+    root.querySelectorAll(".reload").forEach(function (b) { b.remove(); });
+  }
+  var requestForm = document.getElementById("request-form");
+  if (requestForm) { dropReloads(requestForm); }
+
   // Request form: when a choice that others depend on changes (team, region,
   // source instance, class, VPC, billing…), reload the form's choices in
   // place, keeping everything typed. Without JavaScript the "Update choices"
@@ -48,11 +56,13 @@
     params.set("partial", "1");
     var focused = el.id;
     form.setAttribute("aria-busy", "true");
-    fetch("/requests/new?" + params.toString(), { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+    // Posted, so the reason typed so far stays out of addresses and logs.
+    fetch("/requests/new", { method: "POST", body: params, headers: { "Accept": "text/html" }, credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
       .then(function (html) {
         var fresh = parse(html).getElementById("request-form");
         if (!fresh) { return; }
+        dropReloads(fresh);
         form.replaceWith(fresh);
         var again = document.getElementById(focused);
         if (again) { again.focus(); }
