@@ -234,6 +234,7 @@ var permissions = []access{
 			return "/admin/teams/" + strconv.FormatInt(f.team, 10) + "/members", url.Values{"username": {username}, "lead": {"on"}}
 		}},
 	{method: "GET", route: "/requests/new", want: expect("GET", 200, teamMembers...)},
+	{method: "POST", route: "/requests/new", want: expect("POST", 200, teamMembers...)}, // the no-JavaScript reload
 	{method: "POST", route: "/requests", want: with(expect("POST", 303, engineer, lead, requesterLead), outsiders(422)),
 		setup: func(t *testing.T, f *fixture, r role) (string, url.Values) {
 			// A valid form for the team, as its engineer would send it.
