@@ -39,9 +39,13 @@ func TestConfirmationsComeFirst(t *testing.T) {
 		{"disable account", "/admin/users/" + frank, "disable-user", "Disable the account of Frank", false,
 			func() bool { return count(`SELECT count(*) FROM users WHERE id = $1 AND disabled`, frank) == 1 }},
 		{"remove member", "/admin/teams/" + payments, "remove-member", "from team payments?", true,
-			func() bool { return count(`SELECT count(*) FROM memberships WHERE user_id = $1 AND team_id = $2`, alice, payments) == 0 }},
+			func() bool {
+				return count(`SELECT count(*) FROM memberships WHERE user_id = $1 AND team_id = $2`, alice, payments) == 0
+			}},
 		{"remove ownership", "/admin/teams/" + payments + "/ownership?region=cn-north-1", "remove-owned", "from team payments?", false,
-			func() bool { return count(`SELECT count(*) FROM team_instances WHERE team_id = $1 AND instance_id = 'mysql-payorders1'`, payments) == 0 }},
+			func() bool {
+				return count(`SELECT count(*) FROM team_instances WHERE team_id = $1 AND instance_id = 'mysql-payorders1'`, payments) == 0
+			}},
 	}
 	// frank has a session to end.
 	s.SignIn(t, "frank", demo.Password)

@@ -109,8 +109,7 @@ func (h *Handler) adminOwnershipRemoveConfirm(kind string) echo.HandlerFunc {
 			Question: "Remove " + noun + " " + id + " from team " + team.Name + "?",
 			Detail:   detail,
 			Action:   c.Request().URL.Path, Button: "Remove the " + noun, Back: back,
-			Fields:   []views.ResumeField{{Name: "region", Value: region}, {Name: field, Value: id}},
+			Fields: []views.ResumeField{{Name: "region", Value: region}, {Name: field, Value: id}},
 		})
 	}
 }
-
