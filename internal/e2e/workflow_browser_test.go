@@ -112,6 +112,9 @@ func TestRestoreJourney(t *testing.T) {
 	if must(t, ctx, chromedp.Evaluate[int](`window.__noReload || 0`)) != 1 {
 		t.Error("the page was reloaded to show the status")
 	}
+	if n := must(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=flash]').length`)); n != 0 {
+		t.Error("the \"Approved\" message stays above Ready")
+	}
 	if conn := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=connection]"))); !strings.HasSuffix(conn, ":3306") {
 		t.Errorf("connection details %q", conn)
 	}

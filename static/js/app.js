@@ -93,10 +93,13 @@
             .then(function (r) { return r.text(); })
             .then(function (page) {
               var doc = parse(page);
-              ["request-status", "timeline-section"].forEach(function (id) {
+              ["request-head", "request-status", "timeline-section"].forEach(function (id) {
                 var next = doc.getElementById(id), now = document.getElementById(id);
                 if (next && now) { now.replaceWith(next); }
               });
+              // The one-time message ("Request #1 submitted", "Approved…")
+              // spoke of the state the request has now left.
+              document.querySelectorAll("main > [data-testid=flash]").forEach(function (f) { f.remove(); });
               if (document.querySelector("[data-poll]")) { schedule(); }
             });
         })
