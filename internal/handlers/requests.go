@@ -81,7 +81,7 @@ func (h *Handler) newRequestForm(c echo.Context) error {
 	if c.FormValue("partial") == "1" {
 		return render(c, http.StatusOK, views.RequestFormBody(f))
 	}
-	return render(c, http.StatusOK, views.NewRequestPage(h.page(c, "New restore request", "new"), f))
+	return render(c, http.StatusOK, views.NewRequestPage(h.formPage(c), f))
 }
 
 // createRequest validates the form against every rule of the request form and stores
@@ -132,7 +132,7 @@ func (h *Handler) createRequest(c echo.Context) error {
 	}
 	noStore(c)
 	return render(c, http.StatusUnprocessableEntity,
-		views.NewRequestPage(h.page(c, "New restore request", "new"), h.requestFormView(d, ch, problems)))
+		views.NewRequestPage(h.formPage(c), h.requestFormView(d, ch, problems)))
 }
 
 // requestFormView maps the draft and its choices to the form's view model.
@@ -255,7 +255,7 @@ func (h *Handler) requestFormView(d restore.Draft, ch restore.Choices, problems 
 	}
 	f.PeriodUnits = []views.Option{{Value: jdcloud.ChargeUnitMonth, Label: "Months"}, {Value: jdcloud.ChargeUnitYear, Label: "Years"}}
 	for _, s := range jdcloud.StorageTypes {
-		f.StorageTypes = append(f.StorageTypes, views.Option{Value: s, Label: s})
+		f.StorageTypes = append(f.StorageTypes, views.Option{Value: s, Label: word(storageWords, s)})
 	}
 	f.Archs = []views.Option{{Value: jdcloud.InstanceTypeCluster, Label: "Primary and standby (cluster)"},
 		{Value: jdcloud.InstanceTypeStandalone, Label: "Single node (standalone)"}}
@@ -275,4 +275,12 @@ func (h *Handler) estimate(region, class, storageType string, gb int, charge jdc
 // policyRequest is what the policy needs of a stored request.
 func policyRequest(r request.Request) policy.Request {
 	return policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: r.Status.Pending()}
+}
+
+// formPage is the frame of the request form: the wide one, as the form
+// shows its summary beside its fields.
+func (h *Handler) formPage(c echo.Context) views.Page {
+	p := h.page(c, "New restore request", "new")
+	p.Wide = true
+	return p
 }

@@ -34,7 +34,9 @@ func Capitalize(s string) string {
 	return string(unicode.ToUpper(r)) + s[n:]
 }
 
-// Bytes renders a size in binary units: "1.5 GiB".
+// Bytes renders a size in the units JD Cloud gives storage in, GB of 1024³
+// bytes (and MB, KB of 1024), so that a backup's size and the storage field
+// agree: "1.5 GB".
 func Bytes(n int64) string {
 	const unit = 1024
 	if n < unit {
@@ -45,7 +47,7 @@ func Bytes(n int64) string {
 		div *= unit
 		exp++
 	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // WhenIn renders a time in the viewer's zone (timezone.Format), for view
