@@ -11,7 +11,7 @@ type Page struct {
 	// Refresh, when above zero, reloads the page every so many seconds in
 	// a browser without JavaScript (the script follows changes in place).
 	Refresh int
-	Wide    bool // a page that needs the width, such as the request form
+	Wide    bool   // a page that needs the width, such as the request form
 	Active  string // the navigation entry to highlight: "dashboard", "new", "approvals", "requests", "audit", "admin"
 }
 
