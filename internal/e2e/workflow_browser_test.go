@@ -138,6 +138,18 @@ func TestRestoreJourney(t *testing.T) {
 	if raw := rawEnums.FindAllString(text, -1); len(raw) > 0 {
 		t.Errorf("the request page shows raw identifiers %q:\n%s", raw, text)
 	}
+	// The history's row names the new instance and when it was ready.
+	histRow := `[data-testid=request-row][data-id="` + reqID + `"]`
+	do(t, ctx, chromedp.Navigate(s.URL+"/requests"), chromedp.WaitVisible(chromedp.CSS(histRow)))
+	if inst := must(t, ctx, chromedp.Text(chromedp.CSS(histRow+" [data-testid=row-instance]"))); !strings.Contains(inst, id) {
+		t.Errorf("history row's instance %q, want %s", inst, id)
+	}
+	if ready := must(t, ctx, chromedp.Text(chromedp.CSS(histRow+" [data-testid=row-ready]"))); !strings.HasPrefix(ready, "ready ") {
+		t.Errorf("history row's ready time %q", ready)
+	}
+	if r := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=list-range]"))); r != "1–1 of 1" {
+		t.Errorf("history says %q", r)
+	}
 }
 
 // rawEnums are identifiers a page must translate: billing modes, storage

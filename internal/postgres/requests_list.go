@@ -197,3 +197,70 @@ func (d *DB) TeamNames(ctx context.Context) ([]Team, error) {
 	}
 	return pgx.CollectRows(rows, pgx.RowToStructByNameLax[Team])
 }
+
+// CountCap is where the lists stop counting: past it they say "more than
+// 10,000", so that a count costs at most that many index entries.
+const CountCap = 10000
+
+// CountRequestsCapped counts the requests matching f, up to CountCap+1 (a count
+// above CountCap means "more than CountCap"). With ahead > 0 it counts only
+// those that come before request ahead in the list's order (newest first,
+// or oldest first with oldestFirst): the place of a page in its list.
+func (d *DB) CountRequestsCapped(ctx context.Context, f RequestFilter, ahead int64, oldestFirst bool) (int, error) {
+	var args []any
+	conds, ok := f.where(&args)
+	if !ok {
+		return 0, nil
+	}
+	if ahead > 0 {
+		args = append(args, ahead)
+		op := ">"
+		if oldestFirst {
+			op = "<"
+		}
+		conds = append(conds, "r.id "+op+" $"+strconv.Itoa(len(args)))
+	}
+	sql := `SELECT count(*) FROM (SELECT 1 FROM restore_requests r JOIN users ru ON ru.id = r.requester_id`
+	if len(conds) > 0 {
+		sql += " WHERE " + strings.Join(conds, " AND ")
+	}
+	sql += " LIMIT " + strconv.Itoa(CountCap+1) + ") capped"
+	var n int
+	if err := d.db.QueryRow(ctx, sql, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count requests (capped): %w", err)
+	}
+	return n, nil
+}
+
+// Requester is someone who filed a request, as the history's filter offers them.
+type Requester struct {
+	ID       int64
+	Name     string
+	Username string
+}
+
+// Requesters lists, by name, the people who filed requests within f's
+// teams (f's other filters are ignored): the history's requester choices.
+func (d *DB) Requesters(ctx context.Context, f RequestFilter) ([]Requester, error) {
+	var args []any
+	conds, ok := RequestFilter{AllTeams: f.AllTeams, TeamIDs: f.TeamIDs}.where(&args)
+	if !ok {
+		return nil, nil
+	}
+	sql := `SELECT DISTINCT ru.id, ru.display_name, ru.username FROM restore_requests r JOIN users ru ON ru.id = r.requester_id`
+	if len(conds) > 0 {
+		sql += " WHERE " + strings.Join(conds, " AND ")
+	}
+	rows, err := d.db.Query(ctx, sql+" ORDER BY ru.display_name, ru.username", args...)
+	if err != nil {
+		return nil, fmt.Errorf("list requesters: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Requester, error) {
+		var q Requester
+		return q, r.Scan(&q.ID, &q.Name, &q.Username)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read requesters: %w", err)
+	}
+	return out, nil
+}
