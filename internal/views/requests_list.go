@@ -46,16 +46,16 @@ type RequestFilterForm struct {
 
 // RequestHistoryProps is the request history page.
 type RequestHistoryProps struct {
-	Filter   RequestFilterForm
-	Statuses []Option
-	Teams    []Option // the teams the viewer may filter by (value: team id)
-	Regions  []Option
+	Filter     RequestFilterForm
+	Statuses   []Option
+	Teams      []Option // the teams the viewer may filter by (value: team id)
+	Regions    []Option
 	Requesters []Option // the people who filed requests the viewer may see (value: user id)
 	Requests   []RequestRow
 	Range      string // "1–25 of 1,204"
 	Filtered   bool   // some filter is set (changes the empty state's words)
-	PrevHref string
-	NextHref string
+	PrevHref   string
+	NextHref   string
 }
 
 // ApprovalsProps is the approvals queue of a lead.
