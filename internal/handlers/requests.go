@@ -228,7 +228,7 @@ func (h *Handler) requestFormView(d restore.Draft, ch restore.Choices, problems 
 	if ch.Class != nil {
 		f.StorageHint = "Allowed for this class: " + ch.Class.Storage.String() + "."
 		if ch.Backup != nil {
-			f.StorageHint += fmt.Sprintf(" The backup needs at least %d GB.", ch.Backup.SizeGB())
+			f.StorageHint += fmt.Sprintf(" The backup (%s) needs at least %d GB.", views.Bytes(ch.Backup.BackupSizeByte), ch.Backup.SizeGB())
 		}
 		if f.PointInTime && ch.Source != nil {
 			f.StorageHint += fmt.Sprintf(" At least the source's %d GB.", ch.Source.InstanceStorageGB)

@@ -3,6 +3,7 @@ package views
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -47,7 +48,8 @@ func Bytes(n int64) string {
 		div *= unit
 		exp++
 	}
-	return fmt.Sprintf("%.1f %cB", float64(n)/float64(div), "KMGTPE"[exp])
+	// Rounded up, as the storage it needs is: never a size below the real one.
+	return fmt.Sprintf("%.1f %cB", math.Ceil(float64(n)*10/float64(div))/10, "KMGTPE"[exp])
 }
 
 // WhenIn renders a time in the viewer's zone (timezone.Format), for view
