@@ -232,26 +232,28 @@ func (d *DB) CountRequestsCapped(ctx context.Context, f RequestFilter, ahead int
 	return n, nil
 }
 
-// Requester is someone who filed a request, as the history's filter offers them.
+// Requester is someone who may have filed a request, as the history's
+// filter offers them.
 type Requester struct {
 	ID       int64
 	Name     string
 	Username string
 }
 
-// Requesters lists, by name, the people who filed requests within f's
-// teams (f's other filters are ignored): the history's requester choices.
+// Requesters lists, by name, the people whose requests f's teams hold: the
+// members of those teams, or every user when f covers all teams. It reads
+// the memberships, never the requests, so it costs the same however long
+// the history grows.
 func (d *DB) Requesters(ctx context.Context, f RequestFilter) ([]Requester, error) {
-	var args []any
-	conds, ok := RequestFilter{AllTeams: f.AllTeams, TeamIDs: f.TeamIDs}.where(&args)
-	if !ok {
-		return nil, nil
+	sql, args := `SELECT id, display_name, username FROM users ORDER BY display_name, username`, []any(nil)
+	if !f.AllTeams {
+		if len(f.TeamIDs) == 0 {
+			return nil, nil
+		}
+		sql, args = `SELECT DISTINCT u.id, u.display_name, u.username FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.team_id = ANY($1) ORDER BY u.display_name, u.username`, []any{f.TeamIDs}
 	}
-	sql := `SELECT DISTINCT ru.id, ru.display_name, ru.username FROM restore_requests r JOIN users ru ON ru.id = r.requester_id`
-	if len(conds) > 0 {
-		sql += " WHERE " + strings.Join(conds, " AND ")
-	}
-	rows, err := d.db.Query(ctx, sql+" ORDER BY ru.display_name, ru.username", args...)
+	rows, err := d.db.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list requesters: %w", err)
 	}
