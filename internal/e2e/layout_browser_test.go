@@ -26,11 +26,20 @@ func TestRequestFormUsesTheWidth(t *testing.T) {
 		chromedp.WaitReady(chromedp.CSS("#backup option:nth-child(2)")),
 	)
 	backup := must(t, ctx, chromedp.Evaluate[string](`document.querySelector('#backup option:nth-child(2)').value`))
-	do(t, ctx, choose("backup", backup), chromedp.WaitVisible(chromedp.CSS("[data-testid=request-summary]")))
+	do(t, ctx, choose("backup", backup))
+	// The choice reloads the form in place; the summary then names the backup.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if must(t, ctx, chromedp.Evaluate[bool](`(document.querySelector('[data-testid=request-summary]') || {textContent: ''}).textContent.includes(`+quote(backup)+`)`)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the summary never named the chosen backup")
+		}
+	}
+	summary := must(t, ctx, chromedp.Evaluate[string](`document.querySelector('[data-testid=request-summary]').innerText`))
 	if w := must(t, ctx, chromedp.Evaluate[int](`Math.round(document.getElementById('request-form').getBoundingClientRect().width)`)); w < 1000 {
 		t.Errorf("the request form is %d px wide at 1280 px", w)
 	}
-	summary := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=request-summary]")))
 	for _, want := range []string{"What will be created", "mysql-payorders1", backup, "Billing", "Cost", " GB"} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("the summary lacks %q:\n%s", want, summary)
@@ -48,7 +57,7 @@ func TestRequestFormUsesTheWidth(t *testing.T) {
 		t.Errorf("cut off in its select: %s", c)
 	}
 	// Every size on the form is in one unit.
-	if txt := must(t, ctx, chromedp.Text(chromedp.CSS("#request-form"))); strings.Contains(txt, "GiB") {
+	if txt := must(t, ctx, chromedp.Evaluate[string](`document.getElementById('request-form').innerText`)); strings.Contains(txt, "GiB") {
 		t.Error("the form mixes GiB and GB")
 	}
 }
