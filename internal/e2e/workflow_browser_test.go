@@ -56,7 +56,8 @@ func TestRestoreJourney(t *testing.T) {
 	t.Parallel()
 	s := testkit.Start(t, testkit.Options{Demo: true}) // the demo seed gives both teams their instances and VPCs
 	s.RunWorker(t, testkit.FastWorker())
-	ctx := newBrowser(t)
+	// A long walk (form, approval, Ready, history): room for a loaded machine.
+	ctx := newBrowserFor(t, 3*time.Minute)
 
 	signIn(t, ctx, s.URL, "alice")
 	do(t, ctx,
