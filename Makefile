@@ -2,7 +2,7 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 
-.PHONY: help run test bench chaos generate lint db-stop build
+.PHONY: help run test bench chaos generate screenshots lint db-stop build
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ chaos: ## The chaos run (under 10 minutes, not part of make test): faults, kill 
 
 generate: ## Regenerate the templ views
 	go tool templ generate
+
+screenshots: ## Regenerate docs/screenshots/ from the demo with headless Chromium
+	scripts/screenshots.sh
 
 lint: ## gofmt, go vet, go mod tidy -diff, staticcheck, deadcode and the templ drift check
 	@scripts/test.sh lint

@@ -23,12 +23,26 @@ const chromium = "/usr/lib/chromium/chromium"
 // for driving a tab of it.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
-	return newBrowserIn(t, "")
+	return newBrowserWith(t, "", 60*time.Second)
 }
 
 // newBrowserIn is newBrowser for a browser process started in the time zone
-// zone (its TZ), as a person's browser there would be; "" keeps the machine's.
+// zone (its TZ), as a person's browser there would be.
 func newBrowserIn(t *testing.T, zone string) context.Context {
+	t.Helper()
+	return newBrowserWith(t, zone, 60*time.Second)
+}
+
+// newBrowserFor is newBrowser for a test that drives the tab for longer
+// (many pages, each checked by axe-core).
+func newBrowserFor(t *testing.T, limit time.Duration) context.Context {
+	t.Helper()
+	return newBrowserWith(t, "", limit)
+}
+
+// newBrowserWith starts Chromium in zone ("" keeps the machine's) for a tab
+// that may be driven for limit.
+func newBrowserWith(t *testing.T, zone string, limit time.Duration) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
 		t.Fatalf("browser tests need Chromium at %s (apt-get install chromium; make test does it): %v", chromium, err)
@@ -46,7 +60,7 @@ func newBrowserIn(t *testing.T, zone string) context.Context {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
 	}
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, limit)
 	t.Cleanup(cancelTimeout)
 	return ctx
 }

@@ -56,7 +56,8 @@ func TestRestoreJourney(t *testing.T) {
 	t.Parallel()
 	s := testkit.Start(t, testkit.Options{Demo: true}) // the demo seed gives both teams their instances and VPCs
 	s.RunWorker(t, testkit.FastWorker())
-	ctx := newBrowser(t)
+	// A long walk (form, approval, Ready, history): room for a loaded machine.
+	ctx := newBrowserFor(t, 3*time.Minute)
 
 	signIn(t, ctx, s.URL, "alice")
 	do(t, ctx,
@@ -112,6 +113,9 @@ func TestRestoreJourney(t *testing.T) {
 	if must(t, ctx, chromedp.Evaluate[int](`window.__noReload || 0`)) != 1 {
 		t.Error("the page was reloaded to show the status")
 	}
+	if n := must(t, ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid=flash]').length`)); n != 0 {
+		t.Error("the \"Approved\" message stays above Ready")
+	}
 	if conn := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=connection]"))); !strings.HasSuffix(conn, ":3306") {
 		t.Errorf("connection details %q", conn)
 	}
@@ -134,6 +138,18 @@ func TestRestoreJourney(t *testing.T) {
 		const s = m.innerText; m.remove(); return s; })()`))
 	if raw := rawEnums.FindAllString(text, -1); len(raw) > 0 {
 		t.Errorf("the request page shows raw identifiers %q:\n%s", raw, text)
+	}
+	// The history's row names the new instance and when it was ready.
+	histRow := `[data-testid=request-row][data-id="` + reqID + `"]`
+	do(t, ctx, chromedp.Navigate(s.URL+"/requests"), chromedp.WaitVisible(chromedp.CSS(histRow)))
+	if inst := must(t, ctx, chromedp.Text(chromedp.CSS(histRow+" [data-testid=row-instance]"))); !strings.Contains(inst, id) {
+		t.Errorf("history row's instance %q, want %s", inst, id)
+	}
+	if ready := must(t, ctx, chromedp.Text(chromedp.CSS(histRow+" [data-testid=row-ready]"))); !strings.HasPrefix(ready, "ready ") {
+		t.Errorf("history row's ready time %q", ready)
+	}
+	if r := must(t, ctx, chromedp.Text(chromedp.CSS("[data-testid=list-range]"))); r != "1–1 of 1" {
+		t.Errorf("history says %q", r)
 	}
 }
 

@@ -106,3 +106,55 @@ func TestDecideConflict(t *testing.T) {
 		t.Errorf("no conflict flash on the page:\n%s", body)
 	}
 }
+
+// TestEndedRequestSaysWhatNext: an expired request says why and what to
+// do; a failed one says whether its instance exists and bills, who cleans
+// it up, and that "Request again" is the way on.
+func TestEndedRequestSaysWhatNext(t *testing.T) {
+	t.Parallel()
+	s, id, _ := decideWorld(t)
+	alice := s.SignInAs(t, "alice")
+	for _, tc := range []struct {
+		name, set string
+		want      []string
+	}{
+		{"expired", `status = 'expired', finished_at = now()`, []string{"expired", "Nothing was created and nothing is billed", "Request again"}},
+		{"failed without instance", `status = 'failed', finished_at = now(), failure_reason = 'JD Cloud refused the create'`,
+			[]string{"found no instance", "nothing is billed", "Request again"}},
+		{"failed with instance", `status = 'failed', finished_at = now(), instance_id = 'mysql-abandoned1'`,
+			[]string{"JD Cloud created instance mysql-abandoned1", "billed", "never deletes instances", "a lead of", "Request again"}},
+	} {
+		if _, err := s.Pool.Exec(t.Context(), `UPDATE restore_requests SET `+tc.set+` WHERE id = $1`, id); err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		d := getPage(t, alice, fmt.Sprintf("/requests/%d", id), http.StatusOK)
+		out := d.Find("[data-testid=outcome]").Text()
+		for _, w := range tc.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: the page says %q, lacking %q", tc.name, out, w)
+			}
+		}
+		if d.Find("[data-testid=request-again]").Length() != 1 {
+			t.Errorf("%s: no Request again", tc.name)
+		}
+	}
+}
+
+// TestLateApproveSaysWhy: a lead approving a request another lead approved
+// a moment ago (the worker has it now) is told that it is provisioning and
+// can no longer change that way, not that it was approved.
+func TestLateApproveSaysWhy(t *testing.T) {
+	t.Parallel()
+	s, id, bob := decideWorld(t)
+	if _, err := s.Pool.Exec(t.Context(), `UPDATE restore_requests SET status = 'provisioning', decided_at = now() WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	resp, _ := bob.PostForm(t, fmt.Sprintf("/requests/%d/approve", id), nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("late approve = %d", resp.StatusCode)
+	}
+	d := getPage(t, bob, fmt.Sprintf("/requests/%d", id), http.StatusOK)
+	if f := d.Find("[data-testid=flash]").Text(); f != "This request is provisioning and can no longer change that way." {
+		t.Errorf("late approve says %q", f)
+	}
+}

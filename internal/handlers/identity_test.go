@@ -256,7 +256,7 @@ func TestSignInThrottling(t *testing.T) {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Forwarded-For", from)
 		resp, body := s.NewClient(t).Do(t, req)
-		return resp.StatusCode, testkit.Doc(t, body).Find("[data-testid=signin-error]").Text()
+		return resp.StatusCode, testkit.Doc(t, body).Find("[data-testid=error-username]").Text()
 	}
 	// The same sequence for a real account and an unknown one: three free
 	// failures, the fourth blocks, then even the right password is held back.

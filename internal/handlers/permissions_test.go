@@ -120,6 +120,14 @@ func userPath(suffix string) setupFunc {
 	}
 }
 
+// inQuery sends a setup's form in the address, for a GET.
+func inQuery(setup setupFunc) setupFunc {
+	return func(t *testing.T, f *fixture, r role) (string, url.Values) {
+		path, form := setup(t, f, r)
+		return path + "?" + form.Encode(), nil
+	}
+}
+
 func memberPath(suffix string, form url.Values) setupFunc {
 	return func(t *testing.T, f *fixture, r role) (string, url.Values) {
 		id, _ := f.target(t, r)
@@ -215,6 +223,7 @@ var permissions = []access{
 			}
 			return "/admin/users/" + strconv.FormatInt(id, 10) + "/admin/confirm", nil
 		}},
+	{method: "GET", route: "/admin/users/:id/disable", setup: userPath("/disable"), want: expect("GET", 200, admin)}, // the confirmation
 	{method: "POST", route: "/admin/users/:id/disable", setup: userPath("/disable"), want: expect("POST", 303, admin)},
 	{method: "POST", route: "/admin/users/:id/enable", setup: userPath("/enable"), want: expect("POST", 303, admin)},
 	{method: "POST", route: "/admin/users/:id/password", want: expect("POST", 303, admin),
@@ -222,6 +231,7 @@ var permissions = []access{
 			id, _ := f.target(t, r)
 			return "/admin/users/" + strconv.FormatInt(id, 10) + "/password", url.Values{"password": {"another long password"}}
 		}},
+	{method: "GET", route: "/admin/users/:id/sessions/revoke", setup: userPath("/sessions/revoke"), want: expect("GET", 200, admins...)},
 	{method: "POST", route: "/admin/users/:id/sessions/revoke", setup: userPath("/sessions/revoke"), want: expect("POST", 303, admins...)},
 	{method: "GET", route: "/admin/teams", want: expect("GET", 200, admins...)},
 	{method: "POST", route: "/admin/teams", want: expect("POST", 303, admins...),
@@ -242,6 +252,7 @@ var permissions = []access{
 			return "/admin/teams/" + strconv.FormatInt(f.team, 10) + "/members", url.Values{"username": {username}, "lead": {"on"}}
 		}},
 	{method: "GET", route: "/requests/new", want: expect("GET", 200, teamMembers...)},
+	{method: "POST", route: "/requests/new", want: expect("POST", 200, teamMembers...)}, // the no-JavaScript reload
 	{method: "POST", route: "/requests", want: with(expect("POST", 303, engineer, lead, requesterLead), outsiders(422)),
 		setup: func(t *testing.T, f *fixture, r role) (string, url.Values) {
 			// A valid form for the team, as its engineer would send it.
@@ -260,10 +271,13 @@ var permissions = []access{
 	{method: "GET", route: "/approvals", want: expect("GET", 200, lead, otherLead, requesterLead)},
 	{method: "GET", route: "/admin/teams/:id/ownership", setup: ownershipPath("", "", false), want: expect("GET", 200, admins...)},
 	{method: "POST", route: "/admin/teams/:id/ownership/instances", setup: ownershipPath("/instances", "instance", false), want: expect("POST", 303, admins...)},
+	{method: "GET", route: "/admin/teams/:id/ownership/instances/remove", setup: inQuery(ownershipPath("/instances/remove", "instance", true)), want: expect("GET", 200, admins...)},
 	{method: "POST", route: "/admin/teams/:id/ownership/instances/remove", setup: ownershipPath("/instances/remove", "instance", true), want: expect("POST", 303, admins...)},
 	{method: "POST", route: "/admin/teams/:id/ownership/vpcs", setup: ownershipPath("/vpcs", "vpc", false), want: expect("POST", 303, admins...)},
+	{method: "GET", route: "/admin/teams/:id/ownership/vpcs/remove", setup: inQuery(ownershipPath("/vpcs/remove", "vpc", true)), want: expect("GET", 200, admins...)},
 	{method: "POST", route: "/admin/teams/:id/ownership/vpcs/remove", setup: ownershipPath("/vpcs/remove", "vpc", true), want: expect("POST", 303, admins...)},
 	{method: "POST", route: "/admin/teams/:id/members/:user/role", setup: memberPath("role", url.Values{"lead": {"true"}}), want: expect("POST", 303, admin)},
+	{method: "GET", route: "/admin/teams/:id/members/:user/remove", setup: memberPath("remove", nil), want: expect("GET", 200, admin)},
 	{method: "POST", route: "/admin/teams/:id/members/:user/remove", setup: memberPath("remove", nil), want: expect("POST", 303, admin)},
 	{method: "GET", route: "/admin/channels", want: expect("GET", 200, admins...)},
 	{method: "POST", route: "/admin/channels", want: expect("POST", 303, admins...),

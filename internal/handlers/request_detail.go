@@ -53,7 +53,11 @@ func (h *Handler) requestPage(c echo.Context) error {
 		return err
 	}
 	noStore(c)
-	return render(c, http.StatusOK, views.RequestPage(h.page(c, fmt.Sprintf("Request #%d", r.ID), "requests"), d))
+	p := h.page(c, fmt.Sprintf("Request #%d", r.ID), "requests")
+	if r.Status.Active() {
+		p.Refresh = views.RefreshSeconds
+	}
+	return render(c, http.StatusOK, views.RequestPage(p, d))
 }
 
 // requestStatus is the live part of the page, fetched by the script while

@@ -248,6 +248,7 @@ func TestRequestFormRefuses(t *testing.T) {
 		{name: "name with an accented letter", set: url.Values{"name": {"café"}}, field: "name", msg: "'é' is not allowed"},
 		{name: "reason missing", set: url.Values{"reason": {""}}, field: "reason", msg: "Say why"},
 		{name: "reason blank", set: url.Values{"reason": {"  \n "}}, field: "reason", msg: "Say why"},
+		{name: "reason one letter", set: url.Values{"reason": {"x"}}, field: "reason", msg: "at least 10 characters"},
 		{name: "reason too long", set: url.Values{"reason": {strings.Repeat("r", 2001)}}, field: "reason", msg: "under 2000 characters"},
 		{name: "only lead", user: "carol", team: "search", source: "mysql-srchindex1", field: "team", msg: "You are this team's only lead"},
 		{name: "team without a lead", user: "dave", team: "crm", source: "mysql-crmmaindb1", field: "team", msg: "This team has no lead"},
@@ -331,8 +332,13 @@ func TestRequestFormOnlyLead(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("%s: GET %s: %d", user, path, resp.StatusCode)
 		}
-		if got := testkit.Doc(t, body).Find("[data-testid=only-lead]").Length() > 0; got != want {
+		d := testkit.Doc(t, body)
+		if got := d.Find("[data-testid=only-lead]").Length() > 0; got != want {
 			t.Errorf("%s: only-lead notice shown %v, want %v", user, got, want)
+		}
+		// The form does not pretend: Submit is off while nobody could decide.
+		if _, off := d.Find("[data-testid=submit-request]").Attr("disabled"); off != want {
+			t.Errorf("%s: Submit disabled %v, want %v", user, off, want)
 		}
 	}
 }
@@ -540,5 +546,10 @@ func TestRequestFormWithoutJavaScript(t *testing.T) {
 		if d.Find("[data-testid=refresh]").Length() != 1 {
 			t.Error("no Update choices button")
 		}
+		d.Find("button[formaction='/requests/new']").Each(func(_ int, b *goquery.Selection) {
+			if m, _ := b.Attr("formmethod"); m != "post" {
+				t.Errorf("the reload %q goes by %q: the reason would land in the address", b.Text(), m)
+			}
+		})
 	}
 }

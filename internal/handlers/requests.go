@@ -88,10 +88,10 @@ func (h *Handler) newRequestForm(c echo.Context) error {
 		f.RestoreHint = fmt.Sprintf("Request #%d restored to %s, which is now too far back; choose a later time. %s", from, gone, f.RestoreHint)
 	}
 	noStore(c)
-	if c.QueryParam("partial") == "1" {
+	if c.FormValue("partial") == "1" {
 		return render(c, http.StatusOK, views.RequestFormBody(f))
 	}
-	return render(c, http.StatusOK, views.NewRequestPage(h.page(c, "New restore request", "new"), f))
+	return render(c, http.StatusOK, views.NewRequestPage(h.formPage(c), f))
 }
 
 // createRequest validates the form against every rule of the request form and stores
@@ -142,7 +142,7 @@ func (h *Handler) createRequest(c echo.Context) error {
 	}
 	noStore(c)
 	return render(c, http.StatusUnprocessableEntity,
-		views.NewRequestPage(h.page(c, "New restore request", "new"), h.requestFormView(d, ch, problems)))
+		views.NewRequestPage(h.formPage(c), h.requestFormView(d, ch, problems)))
 }
 
 // requestFormView maps the draft and its choices to the form's view model.
@@ -238,7 +238,7 @@ func (h *Handler) requestFormView(d restore.Draft, ch restore.Choices, problems 
 	if ch.Class != nil {
 		f.StorageHint = "Allowed for this class: " + ch.Class.Storage.String() + "."
 		if ch.Backup != nil {
-			f.StorageHint += fmt.Sprintf(" The backup needs at least %d GB.", ch.Backup.SizeGB())
+			f.StorageHint += fmt.Sprintf(" The backup (%s) needs at least %d GB.", views.Bytes(ch.Backup.BackupSizeByte), ch.Backup.SizeGB())
 		}
 		if f.PointInTime && ch.Source != nil {
 			f.StorageHint += fmt.Sprintf(" At least the source's %d GB.", ch.Source.InstanceStorageGB)
@@ -265,7 +265,7 @@ func (h *Handler) requestFormView(d restore.Draft, ch restore.Choices, problems 
 	}
 	f.PeriodUnits = []views.Option{{Value: jdcloud.ChargeUnitMonth, Label: "Months"}, {Value: jdcloud.ChargeUnitYear, Label: "Years"}}
 	for _, s := range jdcloud.StorageTypes {
-		f.StorageTypes = append(f.StorageTypes, views.Option{Value: s, Label: s})
+		f.StorageTypes = append(f.StorageTypes, views.Option{Value: s, Label: word(storageWords, s)})
 	}
 	f.Archs = []views.Option{{Value: jdcloud.InstanceTypeCluster, Label: "Primary and standby (cluster)"},
 		{Value: jdcloud.InstanceTypeStandalone, Label: "Single node (standalone)"}}
@@ -285,4 +285,12 @@ func (h *Handler) estimate(region, class, storageType string, gb int, charge jdc
 // policyRequest is what the policy needs of a stored request.
 func policyRequest(r request.Request) policy.Request {
 	return policy.Request{TeamID: r.TeamID, RequesterID: r.RequesterID, Pending: r.Status.Pending()}
+}
+
+// formPage is the frame of the request form: the wide one, as the form
+// shows its summary beside its fields.
+func (h *Handler) formPage(c echo.Context) views.Page {
+	p := h.page(c, "New restore request", "new")
+	p.Wide = true
+	return p
 }

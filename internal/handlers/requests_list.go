@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -53,6 +55,21 @@ func (h *Handler) requestHistory(c echo.Context) error {
 	if form.Team != "" && !slices.ContainsFunc(p.Teams, func(o views.Option) bool { return o.Value == form.Team }) {
 		p.Filter.Errors["team"] = "Choose one of the teams in the list."
 	}
+	people, err := h.db.Requesters(ctx, f)
+	if err != nil {
+		return err
+	}
+	for _, r := range people {
+		id := strconv.FormatInt(r.ID, 10)
+		p.Requesters = append(p.Requesters, views.Option{Value: id, Label: r.Name + " (" + r.Username + ")"})
+		if strings.EqualFold(form.Requester, r.Username) {
+			// A username, as older links name people: the same person by id.
+			form.Requester, p.Filter.Requester, f.RequesterID = id, id, r.ID
+		}
+	}
+	if form.Requester != "" && !slices.ContainsFunc(p.Requesters, func(o views.Option) bool { return o.Value == form.Requester }) {
+		p.Filter.Errors["requester"] = "Choose a person from the list."
+	}
 	noStore(c)
 	if len(p.Filter.Errors) > 0 {
 		return render(c, http.StatusUnprocessableEntity, views.RequestHistory(h.page(c, "Restore requests", "requests"), p))
@@ -63,6 +80,20 @@ func (h *Handler) requestHistory(c echo.Context) error {
 	}
 	p.Requests = requestRows(c.Request().Context(), page.Requests, time.Now())
 	p.PrevHref, p.NextHref = pageHrefs("/requests", requestQuery(form), page)
+	if len(page.Requests) > 0 {
+		// The page's place in the list, counted up to a cap (see CountCap).
+		total, err := h.db.CountRequestsCapped(ctx, f, 0, false)
+		if err != nil {
+			return err
+		}
+		before := 0
+		if page.Prev > 0 {
+			if before, err = h.db.CountRequestsCapped(ctx, f, page.Requests[0].ID, false); err != nil {
+				return err
+			}
+		}
+		p.Range = views.ListRange(before, len(page.Requests), total, postgres.CountCap)
+	}
 	return render(c, http.StatusOK, views.RequestHistory(h.page(c, "Restore requests", "requests"), p))
 }
 
@@ -75,8 +106,11 @@ func parseRequestFilter(q url.Values, zone *time.Location) (views.RequestFilterF
 		Status: get("status"), Team: get("team"), Requester: get("requester"), Region: get("region"),
 		Kind: get("kind"), From: get("from"), To: get("to"), Zone: zone.String(), Errors: map[string]string{},
 	}
-	f := postgres.RequestFilter{Status: request.Status(form.Status), Requester: strings.ToLower(form.Requester), Region: form.Region,
-		Kind: request.Kind(form.Kind)}
+	f := postgres.RequestFilter{Status: request.Status(form.Status), Region: form.Region, Kind: request.Kind(form.Kind)}
+	if form.Requester != "" {
+		// A person from the list, by id (checked against the viewer's choices).
+		f.RequesterID, _ = strconv.ParseInt(form.Requester, 10, 64)
+	}
 	if f.Kind != "" && f.Kind != request.FromBackup && f.Kind != request.ToPointInTime {
 		form.Errors["kind"] = "Choose backups or points in time from the list."
 	}
@@ -149,6 +183,12 @@ func requestRows(ctx context.Context, list []request.Request, now time.Time) []v
 			BackupTime: jdTime(ctx, r.BackupTime), Reason: views.Excerpt(r.Reason, 80), Created: r.CreatedAt,
 			Age: views.Duration(now.Sub(r.CreatedAt)),
 		}
+		if r.InstanceID != "" {
+			out[i].Instance = joinName(instanceName(r), r.InstanceID)
+		}
+		if r.Status.Ready() && r.FinishedAt != nil {
+			out[i].ReadyAt = *r.FinishedAt
+		}
 		if r.Kind == request.ToPointInTime && r.RestoreTime != nil {
 			out[i].BackupTime = "point in time " + views.WhenIn(ctx, *r.RestoreTime)
 		}
@@ -160,4 +200,14 @@ func requestRows(ctx context.Context, list []request.Request, now time.Time) []v
 		}
 	}
 	return out
+}
+
+// instanceName is the name the request gave its new instance, or the
+// default JD Cloud got.
+func instanceName(r request.Request) string {
+	var s jdcloud.RestoredInstanceSpec
+	if json.Unmarshal(r.Spec, &s) == nil && s.InstanceName != "" {
+		return s.InstanceName
+	}
+	return fmt.Sprintf("restore-%d", r.ID)
 }

@@ -161,7 +161,8 @@ func TestRequestHistoryFiltersAndPaging(t *testing.T) {
 			d := getPage(t, aud, path, http.StatusOK)
 			seen = append(seen, listedIDs(t, d, "")...)
 			path = d.Find(`[data-testid="pager"] a[rel="next"]`).AttrOr("href", "")
-			if path != "" && !strings.Contains(path, "requester=eng") {
+			// The filter names eng by id, as its select does.
+			if path != "" && !strings.Contains(path, "requester="+d.Find(`#requester option[selected]`).AttrOr("value", "none")) {
 				t.Errorf("next link %q drops the filter", path)
 			}
 			pages++
@@ -181,6 +182,14 @@ func TestRequestHistoryFiltersAndPaging(t *testing.T) {
 		}
 		if back.Find(`a[rel="prev"]`).Length() != 0 {
 			t.Error("the first page links to a previous page")
+		}
+		// Each page says where it is in the list.
+		n := strconv.Itoa(len(ids))
+		if r := first.Find(`[data-testid="list-range"]`).Text(); r != "1–25 of "+n {
+			t.Errorf("first page says %q", r)
+		}
+		if r := second.Find(`[data-testid="list-range"]`).Text(); r != "26–"+n+" of "+n {
+			t.Errorf("second page says %q", r)
 		}
 	})
 
@@ -215,8 +224,12 @@ func TestRequestHistoryFiltersAndPaging(t *testing.T) {
 			// The form keeps what was typed.
 			q, _ := url.ParseQuery(tc.query)
 			for k := range q {
-				if v := d.Find(`[name="`+k+`"]`).AttrOr("value", ""); k != "status" && k != "team" && k != "region" && v != q.Get(k) {
+				if v := d.Find(`[name="`+k+`"]`).AttrOr("value", ""); k != "status" && k != "team" && k != "region" && k != "requester" && v != q.Get(k) {
 					t.Errorf("%s: field %s shows %q", tc.query, k, v)
+				}
+				// The requester is a choice of people by name.
+				if sel := d.Find(`#requester option[selected]`).Text(); k == "requester" && !strings.Contains(strings.ToLower(sel), q.Get(k)) && !strings.Contains(sel, "("+strings.ToLower(q.Get(k))+")") {
+					t.Errorf("%s: requester shows %q", tc.query, sel)
 				}
 			}
 		})

@@ -178,16 +178,46 @@ const CountCap = 10_000
 
 // CountRequests counts the requests matching f, up to CountCap+1.
 func (d *DB) CountRequests(ctx context.Context, f RequestFilter) (int, error) {
-	return d.CountRequestsUpTo(ctx, f, CountCap)
+	return d.countRequests(ctx, f, 0, false, CountCap)
 }
 
 // CountRequestsUpTo counts the requests matching f, up to upTo+1: a count
 // of upTo+1 means "more than upTo".
 func (d *DB) CountRequestsUpTo(ctx context.Context, f RequestFilter, upTo int) (int, error) {
+	return d.countRequests(ctx, f, 0, false, upTo)
+}
+
+// TeamNames returns the id and name of every team, by name: the choices of
+// the history's team filter for those who see every team.
+func (d *DB) TeamNames(ctx context.Context) ([]Team, error) {
+	rows, err := d.db.Query(ctx, `SELECT id, name FROM teams ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("team names: %w", err)
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByNameLax[Team])
+}
+
+// CountRequestsCapped counts the requests matching f, up to CountCap+1 (a count
+// above CountCap means "more than CountCap"). With ahead > 0 it counts only
+// those that come before request ahead in the list's order (newest first,
+// or oldest first with oldestFirst): the place of a page in its list.
+func (d *DB) CountRequestsCapped(ctx context.Context, f RequestFilter, ahead int64, oldestFirst bool) (int, error) {
+	return d.countRequests(ctx, f, ahead, oldestFirst, CountCap)
+}
+
+func (d *DB) countRequests(ctx context.Context, f RequestFilter, ahead int64, oldestFirst bool, upTo int) (int, error) {
 	var args []any
 	conds, ok := f.where(&args)
 	if !ok {
 		return 0, nil
+	}
+	if ahead > 0 {
+		args = append(args, ahead)
+		op := ">"
+		if oldestFirst {
+			op = "<"
+		}
+		conds = append(conds, "r.id "+op+" $"+strconv.Itoa(len(args)))
 	}
 	sql := `SELECT 1 FROM restore_requests r`
 	if f.Requester != "" {
@@ -203,12 +233,37 @@ func (d *DB) CountRequestsUpTo(ctx context.Context, f RequestFilter, upTo int) (
 	return n, nil
 }
 
-// TeamNames returns the id and name of every team, by name: the choices of
-// the history's team filter for those who see every team.
-func (d *DB) TeamNames(ctx context.Context) ([]Team, error) {
-	rows, err := d.db.Query(ctx, `SELECT id, name FROM teams ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("team names: %w", err)
+// Requester is someone who may have filed a request, as the history's
+// filter offers them.
+type Requester struct {
+	ID       int64
+	Name     string
+	Username string
+}
+
+// Requesters lists, by name, the people whose requests f's teams hold: the
+// members of those teams, or every user when f covers all teams. It reads
+// the memberships, never the requests, so it costs the same however long
+// the history grows.
+func (d *DB) Requesters(ctx context.Context, f RequestFilter) ([]Requester, error) {
+	sql, args := `SELECT id, display_name, username FROM users ORDER BY display_name, username`, []any(nil)
+	if !f.AllTeams {
+		if len(f.TeamIDs) == 0 {
+			return nil, nil
+		}
+		sql, args = `SELECT DISTINCT u.id, u.display_name, u.username FROM memberships m JOIN users u ON u.id = m.user_id
+			WHERE m.team_id = ANY($1) ORDER BY u.display_name, u.username`, []any{f.TeamIDs}
 	}
-	return pgx.CollectRows(rows, pgx.RowToStructByNameLax[Team])
+	rows, err := d.db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list requesters: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Requester, error) {
+		var q Requester
+		return q, r.Scan(&q.ID, &q.Name, &q.Username)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read requesters: %w", err)
+	}
+	return out, nil
 }

@@ -49,6 +49,10 @@ type Draft struct {
 	Reason      string
 }
 
+// MinReasonLength is the shortest reason accepted: a word or a letter
+// tells the lead nothing to decide on.
+const MinReasonLength = 10
+
 // MaxReasonLength bounds the reason text.
 const MaxReasonLength = 2000
 
@@ -434,6 +438,8 @@ func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (NewRequest, map[
 	reason := strings.TrimSpace(d.Reason)
 	if reason == "" {
 		put("reason", "Say why the data is needed; the lead reads it before deciding.")
+	} else if utf8.RuneCountInString(reason) < MinReasonLength {
+		put("reason", fmt.Sprintf("Say a little more: at least %d characters, so the lead can judge the need.", MinReasonLength))
 	} else if utf8.RuneCountInString(reason) > MaxReasonLength {
 		put("reason", fmt.Sprintf("Keep the reason under %d characters.", MaxReasonLength))
 	}

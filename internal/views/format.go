@@ -3,7 +3,7 @@ package views
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"math"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -24,7 +24,9 @@ func Capitalize(s string) string {
 	return string(unicode.ToUpper(r)) + s[n:]
 }
 
-// Bytes renders a size in binary units: "1.5 GiB".
+// Bytes renders a size in the units JD Cloud gives storage in, GB of 1024³
+// bytes (and MB, KB of 1024), so that a backup's size and the storage field
+// agree: "1.5 GB".
 func Bytes(n int64) string {
 	const unit = 1024
 	if n < unit {
@@ -35,7 +37,8 @@ func Bytes(n int64) string {
 		div *= unit
 		exp++
 	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	// Rounded up, as the storage it needs is: never a size below the real one.
+	return fmt.Sprintf("%.1f %cB", math.Ceil(float64(n)*10/float64(div))/10, "KMGTPE"[exp])
 }
 
 // WhenIn renders a time in the viewer's zone (timezone.Format), for view
@@ -52,21 +55,11 @@ func UTCTitle(t time.Time) string {
 	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
 }
 
-// countCap mirrors postgres.CountCap: counts stop one above it.
-const countCap = 10_000
-
-// Count writes a total as people read it: 1,204, or "more than 10,000" for a
-// count that stopped at its cap.
-func Count(n int) string { return CountUpTo(n, countCap) }
-
-// CountUpTo is Count for a count that stopped one above upTo.
+// CountUpTo writes a count that stopped one above upTo as people read it:
+// 1,204, or "more than 1,000".
 func CountUpTo(n, upTo int) string {
 	if n > upTo {
-		return "more than " + CountUpTo(upTo, upTo)
+		return "more than " + Thousands(upTo)
 	}
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
+	return Thousands(n)
 }

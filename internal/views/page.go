@@ -8,7 +8,11 @@ type Page struct {
 	Demo   bool    // shows the "Demo" marker
 	Viewer *Viewer // nil when nobody is signed in
 	Flash  Flash
-	Active string // the navigation entry to highlight: "dashboard", "new", "approvals", "requests", "audit", "admin"
+	// Refresh, when above zero, reloads the page every so many seconds in
+	// a browser without JavaScript (the script follows changes in place).
+	Refresh int
+	Wide    bool   // a page that needs the width, such as the request form
+	Active  string // the navigation entry to highlight: "dashboard", "new", "approvals", "requests", "audit", "admin"
 }
 
 // Viewer is the signed-in user as the navigation needs them.

@@ -6,6 +6,11 @@ import (
 	"restoredesk/internal/request"
 )
 
+// RefreshSeconds is how often a request's page reloads itself without
+// JavaScript while Restore Desk works on the request (approved, creating):
+// the instance takes minutes, so a few seconds late is no loss.
+const RefreshSeconds = 5
+
 // RequestDetail is a request's page.
 type RequestDetail struct {
 	ID             int64
@@ -64,3 +69,24 @@ type DuplicateInstance struct {
 
 // Param is one labelled value.
 type Param struct{ Label, Value string }
+
+// Outcome says, on a request that ended without an instance to use, why,
+// what it left behind and what to do next; empty for every other request.
+func (r RequestDetail) Outcome() []string {
+	again := "To go on, use \"Request again\": it files a new request with the same choices, to be approved anew."
+	switch r.Status {
+	case request.Expired:
+		return []string{
+			"No lead of " + r.Team + " approved or rejected the request in time, so it expired. Nothing was created and nothing is billed.",
+			again + " Tell a lead of the team, so that it is decided in time.",
+		}
+	case request.Failed:
+		left := "Restore Desk found no instance of this request at JD Cloud, so nothing is billed and there is nothing to clean up."
+		if r.InstanceID != "" {
+			left = "JD Cloud created instance " + r.InstanceID + ", which may still exist: while it does it is billed, as the billing above says. " +
+				"Restore Desk never deletes instances; a lead of " + r.Team + " deletes it in the JD Cloud console once it is not needed."
+		}
+		return []string{left, again}
+	}
+	return nil
+}

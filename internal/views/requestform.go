@@ -56,3 +56,82 @@ type RequestValues struct {
 }
 
 func (f RequestForm) err(field string) string { return f.Errors[field] }
+
+// optionLabel is the label of the chosen value among options, or "".
+func optionLabel(options []Option, value string) string {
+	for _, o := range options {
+		if o.Value == value && value != "" {
+			return o.Label
+		}
+	}
+	return ""
+}
+
+// Summary is what the request, as filled so far, will create: the panel
+// beside the form. A choice not made yet reads "not chosen yet".
+func (f RequestForm) Summary() []Param {
+	v := f.Values
+	or := func(s string) string {
+		if s == "" {
+			return "not chosen yet"
+		}
+		return s
+	}
+	from := optionLabel(f.Backups, v.Backup)
+	if f.PointInTime {
+		from = v.RestoreAt
+		if f.RestoreEcho != "" {
+			from = f.RestoreEcho
+		}
+	}
+	storage := ""
+	if v.Storage != "" {
+		storage = v.Storage + " GB"
+		if t := optionLabel(f.StorageTypes, v.StorageType); t != "" {
+			storage += ", " + t
+		}
+	}
+	zones := optionLabel(f.AZs, v.AZPrimary)
+	if s := optionLabel(f.AZs, v.AZStandby); f.StandbyZone && s != "" {
+		zones += ", standby " + s
+	}
+	billing := optionLabel(f.ChargeModes, v.ChargeMode)
+	if v.ChargeMode == "prepaid_by_duration" && v.Period != "" {
+		billing += ", " + v.Period + " " + optionLabel(f.PeriodUnits, v.PeriodUnit)
+	}
+	name := v.Name
+	if name == "" {
+		name = "restore-<request number>"
+	}
+	out := []Param{
+		{"Team", or(optionLabel(f.Teams, v.Team))},
+		{"Source", or(optionLabel(f.Sources, v.Source))},
+		{"Restore from", or(from)},
+	}
+	if f.Engine != "" {
+		out = append(out, Param{"Engine", f.Engine})
+	}
+	out = append(out,
+		Param{"Class", or(optionLabel(f.Classes, v.Class))},
+		Param{"Storage", or(storage)},
+		Param{"Zone", or(zones)},
+		Param{"VPC", or(optionLabel(f.VPCs, v.VPC))},
+		Param{"Subnet", or(optionLabel(f.Subnets, v.Subnet))},
+		Param{"Name", name},
+		Param{"Billing", or(billing)},
+	)
+	if f.Estimate != "" {
+		out = append(out, Param{"Cost", f.Estimate + " (" + f.EstimateLabel + ")"})
+	}
+	return out
+}
+
+// storageHint is the storage field's hint with the unit spelt out, the one
+// unit of every size on the form (the backups' too).
+func storageHint(f RequestForm) string {
+	unit := "GB here are 1024³ bytes, as JD Cloud counts storage."
+	if f.StorageHint == "" {
+		return unit
+	}
+	return f.StorageHint + " " + unit
+}

@@ -3,6 +3,7 @@ package views
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"restoredesk/internal/request"
@@ -23,6 +24,8 @@ type RequestRow struct {
 	Age        string // since it was created, e.g. "3 h 20 min"
 	TimeLeft   string // before the approval window closes (pending requests)
 	WaitingFor string // the approvals queue: who may decide it
+	Instance   string // the new instance: "restore-12 (mysql-abc)", once JD Cloud has it
+	ReadyAt    time.Time
 
 	// What the request will create, in the form's words (the approvals
 	// queue shows them so that a lead can decide from it).
@@ -45,14 +48,16 @@ type RequestFilterForm struct {
 
 // RequestHistoryProps is the request history page.
 type RequestHistoryProps struct {
-	Filter   RequestFilterForm
-	Statuses []Option
-	Teams    []Option // the teams the viewer may filter by (value: team id)
-	Regions  []Option
-	Requests []RequestRow
-	Filtered bool // some filter is set (changes the empty state's words)
-	PrevHref string
-	NextHref string
+	Filter     RequestFilterForm
+	Statuses   []Option
+	Teams      []Option // the teams the viewer may filter by (value: team id)
+	Regions    []Option
+	Requesters []Option // the people who filed requests the viewer may see (value: user id)
+	Requests   []RequestRow
+	Range      string // "1–25 of 1,204"
+	Filtered   bool   // some filter is set (changes the empty state's words)
+	PrevHref   string
+	NextHref   string
 }
 
 // ApprovalsProps is the approvals queue of a lead.
@@ -111,3 +116,58 @@ func Excerpt(s string, n int) string {
 // dashboard, so a team's backlog of 80,000 must not make each view count
 // them all; the queue lists them.
 const DashWaitingUpTo = 1000
+
+// ListRange says which rows of a list a page shows: "1–25 of 1,204". before
+// is how many rows come ahead of the page and total how many there are, each
+// counted up to limit+1; past limit the words say "more than".
+func ListRange(before, shown, total, limit int) string {
+	if shown == 0 {
+		return ""
+	}
+	of := "of " + Thousands(total)
+	if total > limit {
+		of = "of more than " + Thousands(limit)
+	}
+	if before > limit {
+		return Thousands(shown) + " " + of
+	}
+	return Thousands(before+1) + "–" + Thousands(before+shown) + " " + of
+}
+
+// Thousands writes n with a comma between thousands: 1,204.
+func Thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// columns says which of a request table's columns tell the rows apart: a
+// column whose value is the same on every row (one team; the viewer's own
+// requests) is said once above the table instead.
+type columns struct {
+	Team, Requester bool
+	Same            string // "Team payments · Requested by Alice"
+}
+
+func columnsOf(rows []RequestRow) columns {
+	c := columns{}
+	var same []string
+	for _, r := range rows {
+		c.Team = c.Team || r.Team != rows[0].Team
+		c.Requester = c.Requester || r.Requester != rows[0].Requester
+	}
+	if len(rows) < 2 {
+		c.Team, c.Requester = true, true
+		return c
+	}
+	if !c.Team {
+		same = append(same, "Team "+rows[0].Team)
+	}
+	if !c.Requester {
+		same = append(same, "Requested by "+rows[0].Requester)
+	}
+	c.Same = strings.Join(same, " · ")
+	return c
+}

@@ -8,6 +8,12 @@
   // the request form's "Update choices" button.
   document.documentElement.classList.add("js");
 
+  // A form sent back with problems: its error summary takes the focus
+  // (autofocus does it without this file; this covers a browser that
+  // ignores autofocus on a non-control).
+  var summary = document.getElementById("error-summary");
+  if (summary && document.activeElement !== summary) { summary.focus(); }
+
   // Prevent double submission: once a form is sent, disable its submit buttons.
   // The server also makes repeated submissions harmless.
   document.addEventListener("submit", function (ev) {
@@ -30,6 +36,14 @@
     return new DOMParser().parseFromString(html, "text/html");
   }
 
+  // The request form's no-JavaScript reload buttons go: this script reloads
+  // on each change, and Enter in a field must then mean Submit.
+  function dropReloads(root) {
+    root.querySelectorAll(".reload").forEach(function (b) { b.remove(); });
+  }
+  var requestForm = document.getElementById("request-form");
+  if (requestForm) { dropReloads(requestForm); }
+
   // Request form: when a choice that others depend on changes (team, region,
   // source instance, class, VPC, billing…), reload the form's choices in
   // place, keeping everything typed. Without JavaScript the "Update choices"
@@ -42,11 +56,13 @@
     params.set("partial", "1");
     var focused = el.id;
     form.setAttribute("aria-busy", "true");
-    fetch("/requests/new?" + params.toString(), { headers: { "Accept": "text/html" }, credentials: "same-origin" })
+    // Posted, so the reason typed so far stays out of addresses and logs.
+    fetch("/requests/new", { method: "POST", body: params, headers: { "Accept": "text/html" }, credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
       .then(function (html) {
         var fresh = parse(html).getElementById("request-form");
         if (!fresh) { return; }
+        dropReloads(fresh);
         form.replaceWith(fresh);
         var again = document.getElementById(focused);
         if (again) { again.focus(); }
@@ -77,10 +93,13 @@
             .then(function (r) { return r.text(); })
             .then(function (page) {
               var doc = parse(page);
-              ["request-status", "timeline-section"].forEach(function (id) {
+              ["request-head", "request-status", "timeline-section"].forEach(function (id) {
                 var next = doc.getElementById(id), now = document.getElementById(id);
                 if (next && now) { now.replaceWith(next); }
               });
+              // The one-time message ("Request #1 submitted", "Approved…")
+              // spoke of the state the request has now left.
+              document.querySelectorAll("main > [data-testid=flash]").forEach(function (f) { f.remove(); });
               if (document.querySelector("[data-poll]")) { schedule(); }
             });
         })
