@@ -401,7 +401,7 @@ func yearSelect(pool *pgxpool.Pool, b *testing.B, mix string) string {
 	over := map[string]string{
 		"submission_key": `'bench-` + mix + `-' || lpad(g::text, 10, '0')`,
 		"team_id":        `($1::bigint[])[1 + g % cardinality($1::bigint[])]`,
-		"requester_id":   `($2::bigint[])[1 + (g * 7919) % cardinality($2::bigint[])]`,
+		"requester_id":   `($2::bigint[])[1 + (g::bigint * 7919) % cardinality($2::bigint[])]`,
 		"region":         `(ARRAY['cn-north-1', 'cn-east-2', 'cn-south-1', 'cn-east-1'])[1 + g % 4]`,
 		"reason":         `'restore to check the ' || g || 'th order batch after a bad migration'`,
 	}
