@@ -250,6 +250,10 @@ var permissions = []access{
 	{method: "POST", route: "/requests/:id/cancel", setup: requestPath("/cancel"), want: with(expect("POST", 303, requesterLead), outsiders(404))},
 	{method: "GET", route: "/requests", want: expect("GET", 200, allSignedIn...)},
 	{method: "GET", route: "/approvals", want: expect("GET", 200, lead, otherLead, requesterLead)},
+	{method: "POST", route: "/admin/teams/:id/policy", want: expect("POST", 303, admins...),
+		setup: func(t *testing.T, f *fixture, _ role) (string, url.Values) {
+			return "/admin/teams/" + strconv.FormatInt(f.team, 10) + "/policy", url.Values{"max_keep_days": {strconv.FormatInt(10+f.counter.Add(1)%300, 10)}}
+		}},
 	{method: "GET", route: "/admin/teams/:id/ownership", setup: ownershipPath("", "", false), want: expect("GET", 200, admins...)},
 	{method: "POST", route: "/admin/teams/:id/ownership/instances", setup: ownershipPath("/instances", "instance", false), want: expect("POST", 303, admins...)},
 	{method: "POST", route: "/admin/teams/:id/ownership/instances/remove", setup: ownershipPath("/instances/remove", "instance", true), want: expect("POST", 303, admins...)},

@@ -58,6 +58,7 @@ func Routes(e *echo.Echo, h *Handler) {
 	e.GET("/admin/teams", h.adminTeams, requireAdmin)
 	e.POST("/admin/teams", h.adminTeamCreate, requireAdmin)
 	e.GET("/admin/teams/:id", h.adminTeam, requireAdmin)
+	e.POST("/admin/teams/:id/policy", h.adminTeamPolicy, requireAdmin)
 	e.POST("/admin/teams/:id/members", h.adminTeamAddMember, requireAdmin)
 	e.POST("/admin/teams/:id/members/:user/role", h.adminTeamMemberRole, requireAdmin)
 	e.POST("/admin/teams/:id/members/:user/remove", h.adminTeamRemoveMember, requireAdmin)
