@@ -50,6 +50,10 @@ SELECT id, region, instance_id, COALESCE(finished_at, now())
 FROM restore_requests
 WHERE instance_id <> '' AND status IN ('ready', 'failed')
 ON CONFLICT DO NOTHING;
+INSERT INTO copies (request_id, region, instance_id, duplicate, created_at)
+SELECT request_id, region, instance_id, true, found_at
+FROM duplicate_instances
+ON CONFLICT DO NOTHING;
 
 -- +goose Down
 DROP TABLE copies;
