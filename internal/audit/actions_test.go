@@ -135,7 +135,7 @@ var everyAction = []audit.Event{
 		Details: map[string]any{"copy_id": 9, "instance_id": "mysql-r3st0r3d", "region": "cn-north-1", "delete_sent_at": "2026-03-04T09:00:01Z", "how": "deleted"}},
 	{Actor: audit.System, Action: audit.CopyDeleteFailed, TargetType: audit.TargetRequest, TargetID: "42", TeamID: 5,
 		Details: map[string]any{"copy_id": 9, "instance_id": "mysql-r3st0r3d", "region": "cn-north-1",
-			"reason": "JD Cloud refused the delete: it needs an operator in the JD Cloud console (operation protection)",
+			"reason":  "JD Cloud refused the delete: it needs an operator in the JD Cloud console (operation protection)",
 			"jdcloud": map[string]any{"http_status": 403, "code": "Forbidden", "message": "MFA required", "request_id": "c4gb11xyz"}}},
 	{Actor: auditor, Action: audit.AuditExported, TargetType: audit.TargetAudit, TargetID: "",
 		Details: map[string]any{"format": "csv", "filters": map[string]any{"action": "request.approved", "team": "5"}}},
