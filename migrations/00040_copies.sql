@@ -31,6 +31,7 @@ CREATE TABLE copies (
                        'running', 'deleting', 'deleted', 'delete_failed', 'gone_outside', 'overdue')),
     delete_at      timestamptz,
     delete_sent_at timestamptz,
+    delete_requested_at timestamptz,               -- "Delete now": a person asked, so remind-only does not hold it back
     delete_attempts int NOT NULL DEFAULT 0,
     failure        jsonb,                          -- why the delete failed: reason, JD Cloud's message and request id
     created_at     timestamptz NOT NULL DEFAULT now(),

@@ -148,6 +148,9 @@ func requestRows(list []request.Request, now time.Time) []views.RequestRow {
 			BackupTime: views.ShortTime(r.BackupTime), Reason: views.Excerpt(r.Reason, 80), Created: r.CreatedAt,
 			Age: views.Duration(now.Sub(r.CreatedAt)),
 		}
+		if r.KeepDays != nil {
+			out[i].KeepFor = keepDaysWords(*r.KeepDays)
+		}
 		if r.Kind == request.ToPointInTime && r.RestoreTime != nil {
 			out[i].BackupTime = "point in time " + restore.FormTime(*r.RestoreTime, restore.DefaultZone) + " Beijing"
 		}

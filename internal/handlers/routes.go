@@ -94,7 +94,11 @@ func Routes(e *echo.Echo, h *Handler) {
 	req.POST("/:id/approve", h.decide("approve"))
 	req.POST("/:id/reject", h.decide("reject"))
 	req.POST("/:id/cancel", h.decide("cancel"))
+	req.POST("/:id/copies/:copy/extend", h.extendCopy)
+	req.GET("/:id/copies/:copy/delete", h.deleteCopyConfirm)
+	req.POST("/:id/copies/:copy/delete", h.deleteCopy)
 	e.GET("/approvals", h.approvals, requireUser)
+	e.GET("/copies", h.liveCopies, requireUser)
 }
 
 // staticFiles serves the embedded static files. A request carrying the file's

@@ -32,6 +32,7 @@ type Copy struct {
 	State          string          `db:"state"`
 	DeleteAt       *time.Time      `db:"delete_at"`
 	DeleteSentAt   *time.Time      `db:"delete_sent_at"`
+	DeleteAskedAt  *time.Time      `db:"delete_requested_at"`
 	DeleteAttempts int             `db:"delete_attempts"`
 	Failure        json.RawMessage `db:"failure"`
 	CreatedAt      time.Time       `db:"created_at"`
@@ -53,7 +54,7 @@ type Copy struct {
 
 const copySelect = `
 	SELECT c.id, c.request_id, c.region, c.instance_id, c.duplicate, c.prepaid, c.state, c.delete_at,
-		c.delete_sent_at, c.delete_attempts, c.failure, c.created_at, c.updated_at, c.finished_at,
+		c.delete_sent_at, c.delete_requested_at, c.delete_attempts, c.failure, c.created_at, c.updated_at, c.finished_at,
 		r.team_id, t.name AS team_name, r.requester_id, u.display_name AS requester_name,
 		r.status AS request_status, r.finished_at AS ready_at, r.keep_days, r.spec, t.remind_only, t.max_keep_days
 	FROM copies c
@@ -163,6 +164,7 @@ type CopyUpdate struct {
 	DeleteAt    *time.Time
 	Prepaid     *bool
 	DeleteSent  bool // set delete_sent_at to now and count the attempt
+	DeleteAsked bool // set delete_requested_at to now: a person asked for the delete
 	Failure     json.RawMessage
 	Finished    bool // set finished_at to now
 	ExpectState string
@@ -184,9 +186,10 @@ func (d *DB) UpdateCopy(ctx context.Context, id int64, u CopyUpdate) (bool, erro
 			failure = COALESCE($6::jsonb, failure),
 			finished_at = CASE WHEN $7 THEN now() ELSE finished_at END,
 			prepaid = COALESCE($8, prepaid),
+			delete_requested_at = CASE WHEN $9 THEN now() ELSE delete_requested_at END,
 			updated_at = now()
 		WHERE id = $1 AND state = $2`,
-		id, u.ExpectState, u.State, u.DeleteAt, u.DeleteSent, failure, u.Finished, u.Prepaid)
+		id, u.ExpectState, u.State, u.DeleteAt, u.DeleteSent, failure, u.Finished, u.Prepaid, u.DeleteAsked)
 	if err != nil {
 		return false, fmt.Errorf("update copy %d: %w", id, err)
 	}

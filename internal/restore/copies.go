@@ -240,7 +240,7 @@ func (s *copyStep) run(ctx context.Context) (Next, error) {
 	if cp.DeleteAt.After(s.now) {
 		return Next{After: cp.DeleteAt.Sub(s.now)}, nil // extended meanwhile
 	}
-	if cp.State == postgres.CopyRunning && cp.RemindOnly && !cp.Prepaid {
+	if cp.State == postgres.CopyRunning && cp.RemindOnly && !cp.Prepaid && cp.DeleteAskedAt == nil {
 		return Next{Done: true}, s.set(ctx, postgres.CopyUpdate{State: ptr(postgres.CopyOverdue)})
 	}
 	cloud := s.c.w.cloud(ctx, s.db, request.Request{ID: cp.RequestID, TeamID: cp.TeamID})

@@ -35,6 +35,8 @@ type RequestDetail struct {
 	Failure        []Param
 	Progress       string // what the worker is doing, in words
 	Duplicates     []DuplicateInstance
+	KeepFor        string    // "3 days from Ready", "" for requests from before lifetimes
+	Copies         []CopyRow // the instances the request made
 
 	CanApprove      bool
 	CanReject       bool
