@@ -39,9 +39,11 @@ CREATE TABLE copies (
     finished_at    timestamptz,                    -- deleted, gone or given up
     UNIQUE (region, instance_id)
 );
-CREATE INDEX copies_request ON copies (request_id);
+-- A request's copies in the page's order; the due ones; the Live copies
+-- page's oldest-first list, in index order.
+CREATE INDEX copies_request ON copies (request_id, duplicate, id);
 CREATE INDEX copies_due ON copies (delete_at) WHERE state IN ('running', 'deleting');
-CREATE INDEX copies_live ON copies (request_id) WHERE state IN ('running', 'deleting', 'delete_failed', 'overdue');
+CREATE INDEX copies_live ON copies (created_at, id) WHERE state IN ('running', 'deleting', 'delete_failed', 'overdue');
 
 -- Copies of the requests that are ready or failed with an instance before
 -- this version: they have no deletion time and are never deleted
