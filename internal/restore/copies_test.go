@@ -295,3 +295,57 @@ func TestUpgradeKeepsOldCopies(t *testing.T) {
 		t.Errorf("%d deletes after the upgrade", got)
 	}
 }
+
+// TestPrepaidCopyNeverDeleted: a prepaid copy's deletion time becomes the
+// end of its period (chargeExpiredTime) and no delete is ever sent.
+func TestPrepaidCopyNeverDeleted(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Hour)
+	ctx := t.Context()
+	if _, err := f.pool.Exec(ctx, `UPDATE teams SET prepaid_allowed = true WHERE id = $1`, f.teams["payments"]); err != nil {
+		t.Fatal(err)
+	}
+	f.runAll(t)
+	u := f.user(t, "alice")
+	d := f.draft(t, "alice", "payments", "mysql-payorders1")
+	d.ChargeMode, d.Period, d.PeriodUnit = jdcloud.ChargePrepaidByDuration, "1", jdcloud.ChargeUnitMonth
+	ch, err := f.planner.Choices(ctx, u, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, problems := f.planner.Validate(u, d, ch)
+	if problems != nil {
+		t.Fatalf("refused: %v", problems)
+	}
+	id, _, err := f.life.Submit(ctx, f.actor("alice"), n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.life.Approve(ctx, f.actor("bob"), id, ""); err != nil {
+		t.Fatal(err)
+	}
+	r := f.waitFinal(t, id)
+	if r.Status != request.Ready {
+		t.Fatalf("request is %s (%s)", r.Status, r.FailureReason)
+	}
+	in, _ := f.sim.Instance("cn-north-1", r.InstanceID)
+	end, err := time.Parse(time.RFC3339, in.Charge.ChargeExpiredTime)
+	if err != nil {
+		t.Fatalf("the simulator's chargeExpiredTime %q: %v", in.Charge.ChargeExpiredTime, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c := f.waitCopy(t, r.ID, postgres.CopyRunning)
+		if c.Prepaid && c.DeleteAt != nil && c.DeleteAt.Equal(end) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("prepaid copy %+v, want its deletion time at %v", c, end)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	f.checksRun(t, 3)
+	if got := f.sim.Stats().Deletes; got != 0 {
+		t.Errorf("%d deletes of a prepaid copy", got)
+	}
+}
