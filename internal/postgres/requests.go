@@ -97,7 +97,7 @@ type NewRequest struct {
 	ExpiresAt          time.Time
 	Kind               request.Kind // empty means request.FromBackup
 	RestoreTime        *time.Time   // the point in time, for request.ToPointInTime
-	KeepDays           int          // how long the copy is kept, in days from Ready
+	KeepDays           int          // how long the copy is kept, in days from Ready; 0: not set (stored as NULL)
 }
 
 // InsertRequest stores a new pending request and returns its id. A second
@@ -113,7 +113,7 @@ func (d *DB) InsertRequest(ctx context.Context, n NewRequest) (id int64, created
 		RETURNING id`,
 		n.SubmissionKey, n.TeamID, n.RequesterID, n.Region, n.SourceInstanceID, n.SourceInstanceName,
 		n.BackupID, n.BackupName, n.BackupTime, n.BackupSizeBytes, n.Engine, string(n.Spec), n.Reason, n.ExpiresAt,
-		cmp.Or(n.Kind, request.FromBackup), n.RestoreTime, n.KeepDays,
+		cmp.Or(n.Kind, request.FromBackup), n.RestoreTime, keepDays(n.KeepDays),
 	).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = d.db.QueryRow(ctx, `SELECT id FROM restore_requests WHERE submission_key = $1`, n.SubmissionKey).Scan(&id)
@@ -338,4 +338,12 @@ func (d *DB) RequestCounts(ctx context.Context) (map[string]int64, error) {
 		return nil, fmt.Errorf("count requests: %w", err)
 	}
 	return counts, nil
+}
+
+// keepDays is a lifetime as the column stores it: NULL for not set.
+func keepDays(n int) *int {
+	if n <= 0 {
+		return nil
+	}
+	return &n
 }
