@@ -349,3 +349,28 @@ func TestPrepaidCopyNeverDeleted(t *testing.T) {
 		t.Errorf("%d deletes of a prepaid copy", got)
 	}
 }
+
+// TestFailedRequestsInstanceIsACopy: the instance of a failed request
+// (here its build ended in BUILD_ERROR) is a copy, marked as not the
+// request's own ready instance, due 24 hours after it is found.
+func TestFailedRequestsInstanceIsACopy(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Hour)
+	f.sim.SetFault(jdcloud.OpCreateInstanceFromBackup, jdcloudsim.Fault{BuildErrorNext: 1})
+	f.runAll(t)
+	id := f.submit(t, "alice", "payments", "mysql-payorders1")
+	if err := f.life.Approve(t.Context(), f.actor("bob"), id, ""); err != nil {
+		t.Fatal(err)
+	}
+	r := f.waitFinal(t, id)
+	if r.Status != request.Failed || r.InstanceID == "" {
+		t.Fatalf("request %s with instance %q, want failed with one", r.Status, r.InstanceID)
+	}
+	c := f.waitCopy(t, id, postgres.CopyRunning)
+	if c.InstanceID != r.InstanceID || c.RequestStatus != string(request.Failed) || c.DeleteAt == nil {
+		t.Fatalf("copy %+v", c)
+	}
+	if ahead := time.Until(*c.DeleteAt); ahead < 23*time.Hour || ahead > 25*time.Hour {
+		t.Errorf("due in %v, want about 24 hours", ahead)
+	}
+}
