@@ -346,11 +346,23 @@ func (s *copyStep) gone(ctx context.Context) error {
 func (s *copyStep) failed(ctx context.Context, reason string, cause error) error {
 	cp := s.cp
 	details := map[string]any{"copy_id": cp.ID, "instance_id": cp.InstanceID, "region": cp.Region, "reason": reason}
-	if f := jdcloudFacts(cause); f != nil {
-		details["jdcloud"] = f
+	f := jdcloudFacts(cause)
+	if f == nil {
+		// Giving up after several deletes: JD Cloud's last answer, if any.
+		var last struct {
+			JDCloud map[string]any `json:"jdcloud"`
+		}
+		if json.Unmarshal(cp.Failure, &last) == nil {
+			f = last.JDCloud
+		}
 	}
+	stored := map[string]any{"reason": reason}
+	if f != nil {
+		details["jdcloud"], stored["jdcloud"] = f, f
+	}
+	failure, _ := json.Marshal(stored)
 	return s.event(ctx, postgres.CopyUpdate{State: ptr(postgres.CopyDeleteFailed), Finished: true,
-		Failure: failureJSON(reason, cause)}, audit.CopyDeleteFailed, details)
+		Failure: failure}, audit.CopyDeleteFailed, details)
 }
 
 // set changes the copy from the state it was read in.

@@ -374,3 +374,23 @@ func TestFailedRequestsInstanceIsACopy(t *testing.T) {
 		t.Errorf("due in %v, want about 24 hours", ahead)
 	}
 }
+
+// TestCopyDeleteGivesUp: deletes JD Cloud keeps refusing end, after the
+// configured attempts, in Delete failed with JD Cloud's last answer.
+func TestCopyDeleteGivesUp(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Hour)
+	f.runAll(t)
+	r := f.ready(t)
+	c := f.waitCopy(t, r.ID, postgres.CopyRunning)
+	f.sim.SetFault(jdcloud.OpDeleteInstance, jdcloudsim.Fault{FailNext: 100, FailStatus: 500})
+	f.dueNow(t, c.ID)
+	c = f.waitCopy(t, r.ID, postgres.CopyDeleteFailed, postgres.CopyDeleted)
+	if c.State != postgres.CopyDeleteFailed || c.DeleteAttempts != fastCopies().MaxDeleteAttempts ||
+		!strings.Contains(string(c.Failure), "Gave up") || !strings.Contains(string(c.Failure), "request_id") {
+		t.Fatalf("copy ended %s after %d deletes: %s", c.State, c.DeleteAttempts, c.Failure)
+	}
+	if in, ok := f.sim.Instance("cn-north-1", r.InstanceID); !ok || in.InstanceStatus != jdcloud.StatusRunning {
+		t.Error("the copy is gone although every delete was refused")
+	}
+}
