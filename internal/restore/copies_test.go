@@ -102,6 +102,19 @@ func (f *fixture) checksRun(t *testing.T, n int) {
 	}
 }
 
+// deleteUnder makes a ready request's copy due with fault on the simulator's
+// deletes and returns the copy as its deletion left it (deleted or failed).
+func deleteUnder(t *testing.T, fault jdcloudsim.Fault) (*fixture, request.Request, postgres.Copy) {
+	t.Helper()
+	f := newFixture(t, time.Hour)
+	f.runAll(t)
+	r := f.ready(t)
+	c := f.waitCopy(t, r.ID, postgres.CopyRunning)
+	f.sim.SetFault(jdcloud.OpDeleteInstance, fault)
+	f.dueNow(t, c.ID)
+	return f, r, f.waitCopy(t, r.ID, postgres.CopyDeleted, postgres.CopyDeleteFailed)
+}
+
 // dueNow brings copy id's deletion time to now, as if its days had passed.
 func (f *fixture) dueNow(t *testing.T, id int64) {
 	t.Helper()
@@ -154,13 +167,7 @@ func TestCopyDeletedAtItsTimeOnce(t *testing.T) {
 // answer was lost ends Deleted, with one delete.
 func TestCopyDeleteDroppedEndsDeleted(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, time.Hour)
-	f.runAll(t)
-	r := f.ready(t)
-	c := f.waitCopy(t, r.ID, postgres.CopyRunning)
-	f.sim.SetFault(jdcloud.OpDeleteInstance, jdcloudsim.Fault{DropNext: 1})
-	f.dueNow(t, c.ID)
-	c = f.waitCopy(t, r.ID, postgres.CopyDeleted, postgres.CopyDeleteFailed)
+	f, _, c := deleteUnder(t, jdcloudsim.Fault{DropNext: 1})
 	if c.State != postgres.CopyDeleted {
 		t.Fatalf("copy ended %s (%s), want deleted", c.State, c.Failure)
 	}
@@ -173,13 +180,7 @@ func TestCopyDeleteDroppedEndsDeleted(t *testing.T) {
 // performed is sent again after the backoff and the copy ends Deleted.
 func TestCopyDeleteRetriedAfter5xx(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, time.Hour)
-	f.runAll(t)
-	r := f.ready(t)
-	c := f.waitCopy(t, r.ID, postgres.CopyRunning)
-	f.sim.SetFault(jdcloud.OpDeleteInstance, jdcloudsim.Fault{FailNext: 1, FailStatus: 503})
-	f.dueNow(t, c.ID)
-	c = f.waitCopy(t, r.ID, postgres.CopyDeleted, postgres.CopyDeleteFailed)
+	_, _, c := deleteUnder(t, jdcloudsim.Fault{FailNext: 1, FailStatus: 503})
 	if c.State != postgres.CopyDeleted || c.DeleteAttempts != 2 {
 		t.Fatalf("copy ended %s after %d deletes (%s), want deleted after 2", c.State, c.DeleteAttempts, c.Failure)
 	}
@@ -235,13 +236,7 @@ func TestCopyUntaggedNeverDeleted(t *testing.T) {
 // ends Delete failed naming the console, with JD Cloud's request id.
 func TestCopyOperationProtection(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, time.Hour)
-	f.runAll(t)
-	r := f.ready(t)
-	c := f.waitCopy(t, r.ID, postgres.CopyRunning)
-	f.sim.SetFault(jdcloud.OpDeleteInstance, jdcloudsim.Fault{Protected: true})
-	f.dueNow(t, c.ID)
-	c = f.waitCopy(t, r.ID, postgres.CopyDeleteFailed, postgres.CopyDeleted)
+	f, r, c := deleteUnder(t, jdcloudsim.Fault{Protected: true})
 	if c.State != postgres.CopyDeleteFailed || !strings.Contains(string(c.Failure), "needs an operator in the JD Cloud console") ||
 		!strings.Contains(string(c.Failure), "request_id") {
 		t.Fatalf("copy ended %s (%s)", c.State, c.Failure)
@@ -379,13 +374,7 @@ func TestFailedRequestsInstanceIsACopy(t *testing.T) {
 // configured attempts, in Delete failed with JD Cloud's last answer.
 func TestCopyDeleteGivesUp(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, time.Hour)
-	f.runAll(t)
-	r := f.ready(t)
-	c := f.waitCopy(t, r.ID, postgres.CopyRunning)
-	f.sim.SetFault(jdcloud.OpDeleteInstance, jdcloudsim.Fault{FailNext: 100, FailStatus: 500})
-	f.dueNow(t, c.ID)
-	c = f.waitCopy(t, r.ID, postgres.CopyDeleteFailed, postgres.CopyDeleted)
+	f, r, c := deleteUnder(t, jdcloudsim.Fault{FailNext: 100, FailStatus: 500})
 	if c.State != postgres.CopyDeleteFailed || c.DeleteAttempts != fastCopies().MaxDeleteAttempts ||
 		!strings.Contains(string(c.Failure), "Gave up") || !strings.Contains(string(c.Failure), "request_id") {
 		t.Fatalf("copy ended %s after %d deletes: %s", c.State, c.DeleteAttempts, c.Failure)
