@@ -65,6 +65,8 @@ type Config struct {
 	ApprovalTTL time.Duration
 	// Worker tunes the restore worker; New fills its Cloud, DeploymentID and Log.
 	Worker restore.WorkerConfig
+	// Copies tunes the deletion of restored copies.
+	Copies restore.CopiesConfig
 	// AuditCheckpoint is how often the audit chain's head is logged (default 1h).
 	AuditCheckpoint time.Duration
 	// Prices is the price table estimates come from (default: the shipped one).
@@ -162,8 +164,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if jc.RescueAfter == 0 {
 		jc.RescueAfter = jc.JobTimeout + RescueMargin
 	}
+	copies := restore.NewCopies(cfg.Pool, worker, cfg.Copies)
 	house := &housekeeping{pool: cfg.Pool, ids: ids, log: cfg.Log, checkpoint: cfg.AuditCheckpoint}
-	client, err := jobs.New(cfg.Pool, jc, append([]jobs.Kind{worker, house}, cfg.Kinds...)...)
+	client, err := jobs.New(cfg.Pool, jc, append([]jobs.Kind{worker, copies, house}, cfg.Kinds...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -98,6 +98,17 @@ import (
 //	                                                              never its value)
 //	admin.channel_tested       admin        channel <id>  team⁺ channel (name), kind, team, outcome ("sent" or "failed"),
 //	                                                              answer_status (0: no answer), error⁺
+//	admin.team_policy_changed  admin        team <id>     team  team (name), changes ({field: {"from": old, "to": new}} for
+//	                                                              max_keep_days, prepaid_allowed, remind_only,
+//	                                                              second_lead_above (CNY per month, null: never))
+//	copy.delete_requested      requester/   request <id>  team  copy_id, instance_id, region, delete_at (RFC 3339): "Delete
+//	                           lead                               now"; the deletion job deletes it next
+//	copy.extended              requester/   request <id>  team  copy_id, instance_id, from, to (the deletion times, RFC 3339),
+//	                           lead                               keep_days (counted from Ready)
+//	copy.deleted               system       request <id>  team  copy_id, instance_id, region, delete_sent_at⁺ (RFC 3339), how
+//	                                                              ("deleted", or "gone" for a prepaid copy JD Cloud removed)
+//	copy.delete_failed         system       request <id>  team  copy_id, instance_id, region, reason (plain words), jdcloud⁺
+//	                                                              ({http_status, code, message, request_id})
 //	audit.exported             auditor/     audit ""      —     format ("csv" or "jsonl"), filters (the non-empty filters
 //	                           admin                              as typed: from, to, actor, team, action, target_type,
 //	                                                              target_id); recorded before the export, which ends
@@ -134,6 +145,11 @@ const (
 	AdminOwnershipChanged  = "admin.ownership_changed"
 	AdminChannelChanged    = "admin.channel_changed"
 	AdminChannelTested     = "admin.channel_tested"
+	AdminTeamPolicyChanged = "admin.team_policy_changed"
+	CopyDeleteRequested    = "copy.delete_requested"
+	CopyExtended           = "copy.extended"
+	CopyDeleted            = "copy.deleted"
+	CopyDeleteFailed       = "copy.delete_failed"
 	AuditExported          = "audit.exported"
 )
 
@@ -143,7 +159,8 @@ var Actions = []string{
 	RequestRejected, RequestExpired, RequestExecutionStart, JDCloudCall, RequestInstanceCreated,
 	RequestInstanceAdopted, RequestDuplicate, RequestReady, RequestFailed, AdminUserCreated, AdminUserUpdated,
 	AdminUserDisabled, AdminPasswordReset, AdminAdminConfirmed, AdminTeamCreated, AdminMembershipChanged,
-	AdminOwnershipChanged, AdminChannelChanged, AdminChannelTested, AuditExported,
+	AdminOwnershipChanged, AdminChannelChanged, AdminChannelTested, AdminTeamPolicyChanged, CopyDeleteRequested, CopyExtended, CopyDeleted,
+	CopyDeleteFailed, AuditExported,
 }
 
 // Target types.

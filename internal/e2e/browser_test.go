@@ -92,13 +92,13 @@ func TestDemoUsersSeeTheirNavigation(t *testing.T) {
 	s := testkit.Start(t, testkit.Options{Demo: true})
 	ctx := newBrowser(t)
 	want := map[string]string{
-		"alice": "dashboard new requests",
-		"bob":   "dashboard new approvals requests audit",
-		"carol": "dashboard new approvals requests audit",
-		"dave":  "dashboard requests audit",
-		"erin":  "dashboard requests audit admin",
-		"frank": "dashboard new requests",
-		"grace": "dashboard new approvals requests audit",
+		"alice": "dashboard new requests copies",
+		"bob":   "dashboard new approvals requests copies audit",
+		"carol": "dashboard new approvals requests copies audit",
+		"dave":  "dashboard requests copies audit",
+		"erin":  "dashboard requests copies audit admin",
+		"frank": "dashboard new requests copies",
+		"grace": "dashboard new approvals requests copies audit",
 	}
 	if len(want) != len(demo.Users) {
 		t.Fatalf("the test knows %d demo users, the seed has %d", len(want), len(demo.Users))

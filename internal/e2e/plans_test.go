@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"sort"
 	"strconv"
@@ -120,6 +121,17 @@ func TestPagePlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A ready request with its copy, for the copy pages.
+	readyID := s.SubmitRequestAs(t, "alice", demo.Password, "payments", "mysql-payorders1")
+	var copyID int64
+	if err := pool.QueryRow(t.Context(), `WITH r AS (
+			UPDATE restore_requests SET status = 'ready', instance_id = 'mysql-plancopy1', finished_at = now() WHERE id = $1
+			RETURNING id, region, finished_at)
+		INSERT INTO copies (request_id, region, instance_id, delete_at) SELECT id, region, 'mysql-plancopy1', finished_at + interval '3 days' FROM r
+		RETURNING id`, readyID).Scan(&copyID); err != nil {
+		t.Fatal(err)
+	}
+	copyPage := fmt.Sprintf("/requests/%d/copies/%d/delete", readyID, copyID)
 	today := time.Now().UTC().Format(time.DateOnly)
 	req := "/requests/" + strconv.FormatInt(id, 10)
 
@@ -173,6 +185,11 @@ func TestPagePlans(t *testing.T) {
 		{"/requests/:id", req, "bob"},
 		{"/requests/:id/status", req + "/status", "alice"},
 		{"/approvals", "/approvals", "bob"},
+		{"/requests/:id", fmt.Sprintf("/requests/%d", readyID), "alice"},
+		{"/requests/:id/copies/:copy/delete", copyPage, "alice"},
+		{"/copies", "/copies", "bob"},
+		{"/copies", "/copies", "dave"},
+		{"/copies", "/copies?sort=monthly", "erin"},
 	}
 	// Every combination of the history's filters, and of the audit log's,
 	// for someone who sees every team and for a lead who sees one.

@@ -12,6 +12,7 @@ import (
 	"restoredesk/internal/identity"
 	"restoredesk/internal/policy"
 	"restoredesk/internal/postgres"
+	"restoredesk/internal/restore"
 	"restoredesk/internal/views"
 )
 
@@ -60,7 +61,45 @@ func (h *Handler) adminTeam(c echo.Context) error {
 	return h.renderAdminTeam(c, http.StatusOK, "", false, nil)
 }
 
+// adminTeamPolicy changes the team's policy for its copies: longest
+// lifetime, prepaid, remind-only and the second lead's threshold.
+func (h *Handler) adminTeamPolicy(c echo.Context) error {
+	ctx := c.Request().Context()
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	t, err := h.db.TeamByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	f := restore.PolicyForm{MaxKeepDays: c.FormValue("max_keep_days"), PrepaidAllowed: c.FormValue("prepaid_allowed") == "on",
+		RemindOnly: c.FormValue("remind_only") == "on", SecondLeadAbove: c.FormValue("second_lead_above")}
+	p, errs := restore.ParsePolicy(f)
+	if errs != nil {
+		return h.renderAdminTeamPolicy(c, http.StatusUnprocessableEntity, &f, errs)
+	}
+	err = restore.SetTeamPolicy(ctx, h.Pool, actorOf(c).Actor, t, p)
+	switch {
+	case errors.Is(err, restore.ErrNoChange):
+		return h.adminDone(c, teamHref(id), "Nothing to change.")
+	case err != nil:
+		return err
+	}
+	return h.adminDone(c, teamHref(id), "Policy saved.")
+}
+
 func (h *Handler) renderAdminTeam(c echo.Context, status int, username string, lead bool, errs map[string]string) error {
+	return h.renderAdminTeamWith(c, status, username, lead, nil, errs)
+}
+
+func (h *Handler) renderAdminTeamPolicy(c echo.Context, status int, f *restore.PolicyForm, errs map[string]string) error {
+	return h.renderAdminTeamWith(c, status, "", false, f, errs)
+}
+
+// renderAdminTeamWith shows the team page; f is the policy form as typed
+// (nil: as stored).
+func (h *Handler) renderAdminTeamWith(c echo.Context, status int, username string, lead bool, f *restore.PolicyForm, errs map[string]string) error {
 	ctx := c.Request().Context()
 	id, err := pathID(c, "id")
 	if err != nil {
@@ -74,7 +113,16 @@ func (h *Handler) renderAdminTeam(c echo.Context, status int, username string, l
 	if err != nil {
 		return err
 	}
-	p := views.AdminTeamProps{ID: t.ID, Name: t.Name, Username: username, Lead: lead, Errors: errs}
+	if f == nil {
+		pol, err := h.db.TeamPolicy(ctx, id)
+		if err != nil {
+			return err
+		}
+		stored := restore.FormOf(pol)
+		f = &stored
+	}
+	p := views.AdminTeamProps{ID: t.ID, Name: t.Name, Username: username, Lead: lead, Errors: errs,
+		MaxKeepDays: f.MaxKeepDays, PrepaidAllowed: f.PrepaidAllowed, RemindOnly: f.RemindOnly, SecondLeadAbove: f.SecondLeadAbove}
 	me := currentUser(c)
 	for _, m := range members {
 		p.Members = append(p.Members, views.AdminMember{

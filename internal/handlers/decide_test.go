@@ -122,7 +122,7 @@ func TestEndedRequestSaysWhatNext(t *testing.T) {
 		{"failed without instance", `status = 'failed', finished_at = now(), failure_reason = 'JD Cloud refused the create'`,
 			[]string{"found no instance", "nothing is billed", "Request again"}},
 		{"failed with instance", `status = 'failed', finished_at = now(), instance_id = 'mysql-abandoned1'`,
-			[]string{"JD Cloud created instance mysql-abandoned1", "billed", "never deletes instances", "a lead of", "Request again"}},
+			[]string{"JD Cloud created instance mysql-abandoned1", "billed", "Live copies", "24 hours", "Request again"}},
 	} {
 		if _, err := s.Pool.Exec(t.Context(), `UPDATE restore_requests SET `+tc.set+` WHERE id = $1`, id); err != nil {
 			t.Fatalf("%s: %v", tc.name, err)

@@ -214,16 +214,16 @@ func TestAccessChangesTakeEffectOnTheNextRequest(t *testing.T) {
 		change  func()
 		wantNav string
 	}{
-		{"before", func() {}, "dashboard new approvals requests audit"},
-		{"lead made member", func() { post(team+"/role", url.Values{"lead": {"false"}}) }, "dashboard new requests audit"},
-		{"auditor role revoked", func() { post(user+"/roles", nil) }, "dashboard new requests"},
-		{"membership removed", func() { post(team+"/remove", nil) }, "dashboard requests"},
-		{"admin role asked for", func() { post(user+"/roles", url.Values{"admin": {"on"}}) }, "dashboard requests"},
+		{"before", func() {}, "dashboard new approvals requests copies audit"},
+		{"lead made member", func() { post(team+"/role", url.Values{"lead": {"false"}}) }, "dashboard new requests copies audit"},
+		{"auditor role revoked", func() { post(user+"/roles", nil) }, "dashboard new requests copies"},
+		{"membership removed", func() { post(team+"/remove", nil) }, "dashboard requests copies"},
+		{"admin role asked for", func() { post(user+"/roles", url.Values{"admin": {"on"}}) }, "dashboard requests copies"},
 		{"admin role confirmed by a second admin", func() {
 			if resp, body := second.PostForm(t, user+"/admin/confirm", nil); resp.StatusCode != http.StatusSeeOther {
 				t.Fatalf("confirm = %d: %s", resp.StatusCode, body)
 			}
-		}, "dashboard requests audit admin"},
+		}, "dashboard requests copies audit admin"},
 		{"account disabled", func() { post(user+"/disable", nil) }, "status 303"},
 	}
 	for _, st := range steps {

@@ -144,6 +144,29 @@ func requestPath(suffix string) setupFunc {
 	}
 }
 
+// copyPath files a request by the requester who is also a lead, makes it
+// ready with a running copy (as the worker and the copies' check would),
+// and returns the copy's path with suffix and form.
+func copyPath(suffix string, form func(instance string) url.Values) setupFunc {
+	return func(t *testing.T, f *fixture, _ role) (string, url.Values) {
+		id := f.s.SubmitRequest(t, "req-lead", "payments", "mysql-payorders1")
+		instance := f.fresh("mysql-perm")
+		var copyID int64
+		err := f.s.Pool.QueryRow(t.Context(), `WITH r AS (
+				UPDATE restore_requests SET status = 'ready', instance_id = $2, finished_at = now() WHERE id = $1 RETURNING id, region, finished_at)
+			INSERT INTO copies (request_id, region, instance_id, delete_at) SELECT id, region, $2, finished_at + interval '3 days' FROM r
+			RETURNING id`, id, instance).Scan(&copyID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v url.Values
+		if form != nil {
+			v = form(instance)
+		}
+		return fmt.Sprintf("/requests/%d/copies/%d/%s", id, copyID, suffix), v
+	}
+}
+
 // with applies overrides to want.
 func with(want, overrides map[role]int) map[role]int {
 	for r, s := range overrides {
@@ -268,7 +291,18 @@ var permissions = []access{
 		}},
 	{method: "POST", route: "/requests/:id/cancel", setup: requestPath("/cancel"), want: with(expect("POST", 303, requesterLead), outsiders(404))},
 	{method: "GET", route: "/requests", want: expect("GET", 200, allSignedIn...)},
+	{method: "POST", route: "/requests/:id/copies/:copy/extend", want: with(expect("POST", 303, lead, requesterLead), outsiders(404)),
+		setup: copyPath("extend", func(string) url.Values { return url.Values{"keep_days": {"5"}} })},
+	{method: "GET", route: "/requests/:id/copies/:copy/delete", setup: copyPath("delete", nil),
+		want: with(expect("GET", 200, lead, requesterLead), outsiders(404))},
+	{method: "POST", route: "/requests/:id/copies/:copy/delete", want: with(expect("POST", 303, lead, requesterLead), outsiders(404)),
+		setup: copyPath("delete", func(instance string) url.Values { return url.Values{"confirm": {instance}} })},
+	{method: "GET", route: "/copies", want: expect("GET", 200, allSignedIn...)},
 	{method: "GET", route: "/approvals", want: expect("GET", 200, lead, otherLead, requesterLead)},
+	{method: "POST", route: "/admin/teams/:id/policy", want: expect("POST", 303, admins...),
+		setup: func(t *testing.T, f *fixture, _ role) (string, url.Values) {
+			return "/admin/teams/" + strconv.FormatInt(f.team, 10) + "/policy", url.Values{"max_keep_days": {strconv.FormatInt(10+f.counter.Add(1)%300, 10)}}
+		}},
 	{method: "GET", route: "/admin/teams/:id/ownership", setup: ownershipPath("", "", false), want: expect("GET", 200, admins...)},
 	{method: "POST", route: "/admin/teams/:id/ownership/instances", setup: ownershipPath("/instances", "instance", false), want: expect("POST", 303, admins...)},
 	{method: "GET", route: "/admin/teams/:id/ownership/instances/remove", setup: inQuery(ownershipPath("/instances/remove", "instance", true)), want: expect("GET", 200, admins...)},

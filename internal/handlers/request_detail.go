@@ -212,6 +212,10 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 		return d, err
 	}
 	d.Duplicates = duplicateViews(dups)
+	d.KeepFor = keepFor(c.Request().Context(), r)
+	if d.Copies, err = h.requestCopies(c.Request().Context(), r, u); err != nil {
+		return d, err
+	}
 	if len(r.Failure) > 0 {
 		var f map[string]any
 		if json.Unmarshal(r.Failure, &f) == nil {

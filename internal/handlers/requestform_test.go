@@ -387,6 +387,10 @@ func TestRequestFormAccepts(t *testing.T) {
 		form.Set("encrypted", "1")
 		form.Set("param_group", "mysql-pg-custom01")
 		form.Set("port", "1150")
+		// Prepaid copies need the team's leave (by default they have none).
+		if _, err := s.Pool.Exec(t.Context(), `UPDATE teams SET prepaid_allowed = true WHERE name = 'payments'`); err != nil {
+			t.Fatal(err)
+		}
 		form.Set("charge_mode", jdcloud.ChargePrepaidByDuration)
 		form.Set("period", "9")
 		form.Set("period_unit", "month")

@@ -43,6 +43,7 @@ func draftFrom(c echo.Context) restore.Draft {
 		VPC: v("vpc"), Subnet: v("subnet"), ParamGroup: v("param_group"), StorageType: v("storage_type"),
 		Encrypted: v("encrypted") != "", Port: v("port"), Arch: v("arch"), ChargeMode: v("charge_mode"),
 		Period: v("period"), PeriodUnit: v("period_unit"), Name: v("name"), Reason: c.FormValue("reason"),
+		KeepDays: v("keep_days"),
 	}
 }
 
@@ -172,8 +173,10 @@ func (h *Handler) requestFormView(d restore.Draft, ch restore.Choices, problems 
 			Storage: d.Storage, AZPrimary: d.AZPrimary, AZStandby: d.AZStandby, VPC: d.VPC, Subnet: d.Subnet,
 			ParamGroup: d.ParamGroup, StorageType: d.StorageType, Port: d.Port, Arch: d.Arch, ChargeMode: d.ChargeMode,
 			Period: d.Period, PeriodUnit: d.PeriodUnit, Name: d.Name, Reason: d.Reason, Encrypted: d.Encrypted,
-			Kind: string(ch.Kind), RestoreAt: d.RestoreAt,
+			Kind: string(ch.Kind), RestoreAt: d.RestoreAt, KeepDays: d.KeepDays,
 		},
+		KeepMax:        ch.Policy.MaxKeepDays,
+		KeepHint:       restore.KeepHint(d.KeepDays, ch, time.Now()),
 		PointInTime:    ch.Kind == request.ToPointInTime,
 		Errors:         problems,
 		Engine:         ch.Engine,

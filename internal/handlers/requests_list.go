@@ -189,6 +189,9 @@ func requestRows(ctx context.Context, list []request.Request, now time.Time) []v
 		if r.Status.Ready() && r.FinishedAt != nil {
 			out[i].ReadyAt = *r.FinishedAt
 		}
+		if r.KeepDays != nil {
+			out[i].KeepFor = keepDaysWords(*r.KeepDays)
+		}
 		if r.Kind == request.ToPointInTime && r.RestoreTime != nil {
 			out[i].BackupTime = "point in time " + views.WhenIn(ctx, *r.RestoreTime)
 		}

@@ -65,6 +65,7 @@ func Routes(e *echo.Echo, h *Handler) {
 	e.GET("/admin/teams", h.adminTeams, requireAdmin)
 	e.POST("/admin/teams", h.adminTeamCreate, requireAdmin)
 	e.GET("/admin/teams/:id", h.adminTeam, requireAdmin)
+	e.POST("/admin/teams/:id/policy", h.adminTeamPolicy, requireAdmin)
 	e.POST("/admin/teams/:id/members", h.adminTeamAddMember, requireAdmin)
 	e.POST("/admin/teams/:id/members/:user/role", h.adminTeamMemberRole, requireAdmin)
 	e.GET("/admin/teams/:id/members/:user/remove", h.adminTeamRemoveMemberConfirm, requireAdmin)
@@ -106,7 +107,11 @@ func Routes(e *echo.Echo, h *Handler) {
 	req.POST("/:id/approve", h.decide("approve"))
 	req.POST("/:id/reject", h.decide("reject"))
 	req.POST("/:id/cancel", h.decide("cancel"))
+	req.POST("/:id/copies/:copy/extend", h.extendCopy)
+	req.GET("/:id/copies/:copy/delete", h.deleteCopyConfirm)
+	req.POST("/:id/copies/:copy/delete", h.deleteCopy)
 	e.GET("/approvals", h.approvals, requireUser)
+	e.GET("/copies", h.liveCopies, requireUser)
 }
 
 // staticFiles serves the embedded static files. A request carrying the file's

@@ -97,6 +97,9 @@ func TestWhoGetsWhat(t *testing.T) {
 	f.record(ready, "request.duplicate_instance", map[string]any{"instance_ids": []string{"mysql-new", "mysql-dup"},
 		"adopted": "mysql-new", "duplicates": []string{"mysql-dup"}, "search": "create"})
 	f.finish(failed, "request.failed", "failed", map[string]any{"from": "creating", "to": "failed", "reason": "The backup is no longer available."})
+	f.record(ready, "copy.deleted", map[string]any{"copy_id": 1, "instance_id": "mysql-new", "region": "cn-north-1", "how": "deleted"})
+	f.record(failed, "copy.delete_failed", map[string]any{"copy_id": 2, "instance_id": "mysql-bad", "region": "cn-north-1",
+		"reason": "JD Cloud refused the delete: it needs an operator in the JD Cloud console."})
 	ds := f.settle()
 
 	want := []struct {
@@ -112,6 +115,8 @@ func TestWhoGetsWhat(t *testing.T) {
 		{ready, "request.ready", []string{"alice"}},
 		{ready, "request.duplicate_instance", []string{"erin"}},
 		{failed, "request.failed", []string{"alice", "bob", "grace"}},
+		{ready, "copy.deleted", []string{"alice"}},
+		{failed, "copy.delete_failed", []string{"alice", "bob", "grace"}},
 		{other, "request.created", []string{"carol"}},
 	}
 	for _, w := range want {
@@ -189,6 +194,7 @@ func TestWhoGetsWhat(t *testing.T) {
 		{rejected, "rejected"}, {cancelled, "cancelled"}, {expired, "expired"}, {ready, "approved"}, {failed, "approved"}, {ready, "ready"}, {ready, "duplicate_instance"}, {failed, "failed"}} {
 		wantTeam = append(wantTeam, fmt.Sprintf("%d request.%s", w.id, w.typ))
 	}
+	wantTeam = append(wantTeam, fmt.Sprintf("%d copy.deleted", ready), fmt.Sprintf("%d copy.delete_failed", failed))
 	sort.Strings(wantTeam)
 	got := byPath["/payments"]
 	sort.Strings(got)

@@ -21,7 +21,7 @@ import (
 var GroupActions = []string{
 	"request.created", "request.cancelled", "request.approved", "request.rejected", "request.expired",
 	"request.execution_started", "request.instance_created", "request.instance_adopted", "request.duplicate_instance",
-	"request.ready", "request.failed",
+	"request.ready", "request.failed", "copy.deleted", "copy.delete_failed",
 }
 
 // Personal recipients per action (see the README's table): the roles of the
@@ -37,6 +37,10 @@ var personalRoles = map[string][]string{
 	// A duplicate instance bills until someone deletes it in the JD Cloud
 	// console, which only admins are asked to do.
 	"request.duplicate_instance": {RoleAdmin},
+	// The restored copy's end: deleted, or a delete JD Cloud refused, which
+	// a lead must finish by hand.
+	"copy.deleted":       {RoleRequester},
+	"copy.delete_failed": {RoleRequester, RoleApprover},
 }
 
 // Roles that make someone a personal recipient.
@@ -191,6 +195,19 @@ func render(id string, ev event) Message {
 			m.Fields = append(m.Fields, Field{"Instance", id})
 		}
 		m.Action = "Nothing pending. " + r.RequesterName + " may file a new request once the cause is fixed."
+	case "copy.deleted":
+		m.Title = "Restore request " + num + ": copy " + str("instance_id") + " deleted"
+		m.Summary = "The restored instance " + str("instance_id") + " is deleted; it no longer bills."
+		if str("how") == "gone" {
+			m.Summary = "The restored instance " + str("instance_id") + " is gone at JD Cloud (its prepaid period ended); it no longer bills."
+		}
+		m.Fields = append(m.Fields, Field{"Instance", str("instance_id")})
+		m.Action = "Nothing to do."
+	case "copy.delete_failed":
+		m.Title = "Restore request " + num + ": copy " + str("instance_id") + " could not be deleted"
+		m.Summary = "Deleting the restored instance failed: " + str("reason")
+		m.Fields = append(m.Fields, Field{"Instance", str("instance_id")}, Field{"Failure", str("reason")})
+		m.Action = "A lead of " + r.TeamName + " must delete " + str("instance_id") + " in the JD Cloud console: it bills until then."
 	default:
 		m.Title = "Restore request " + num + ": " + ev.Type
 		m.Summary = ev.Type

@@ -57,3 +57,14 @@ func RequestTimelineScope(u *User, team int64) AuditScope {
 	}
 	return AuditScope{TeamIDs: []int64{}, HidePersonal: true}
 }
+
+// CanManageCopy reports whether u may extend or delete now the copy a
+// request made: its requester while still a member of the team, or a lead
+// of the team.
+func CanManageCopy(u *User, r Request) bool {
+	return active(u) && (u.LeadOf(r.TeamID) || (u.ID == r.RequesterID && u.MemberOf(r.TeamID)))
+}
+
+// CanViewAllCopies reports whether u sees every team's copies on the Live
+// copies page (otherwise only those of u's teams).
+func CanViewAllCopies(u *User) bool { return active(u) && (u.Admin || u.Auditor) }

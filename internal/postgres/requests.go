@@ -41,7 +41,7 @@ const requestSelect = `
 		r.decision_comment, r.next_check_at, r.create_attempts, r.create_sent_at, r.instance_id,
 		r.instance_status, r.instance_created_at, r.internal_domain_name, r.instance_port, r.poll_count,
 		r.failure_reason, r.failure, r.finished_at, r.create_ended_at, r.retry_since, r.recheck_tag,
-		r.tag_check_at, r.tag_check_tries, r.kind, r.restore_time
+		r.tag_check_at, r.tag_check_tries, r.kind, r.restore_time, r.keep_days
 	FROM restore_requests r
 	JOIN teams t ON t.id = r.team_id
 	JOIN users ru ON ru.id = r.requester_id
@@ -97,6 +97,7 @@ type NewRequest struct {
 	ExpiresAt          time.Time
 	Kind               request.Kind // empty means request.FromBackup
 	RestoreTime        *time.Time   // the point in time, for request.ToPointInTime
+	KeepDays           int          // how long the copy is kept, in days from Ready; 0: not set (stored as NULL)
 }
 
 // InsertRequest stores a new pending request and returns its id. A second
@@ -106,13 +107,13 @@ func (d *DB) InsertRequest(ctx context.Context, n NewRequest) (id int64, created
 	err = d.db.QueryRow(ctx, `
 		INSERT INTO restore_requests (submission_key, team_id, requester_id, region, source_instance_id,
 			source_instance_name, backup_id, backup_name, backup_time, backup_size_bytes, engine, spec, reason, expires_at,
-			kind, restore_time)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			kind, restore_time, keep_days)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		ON CONFLICT (submission_key) DO NOTHING
 		RETURNING id`,
 		n.SubmissionKey, n.TeamID, n.RequesterID, n.Region, n.SourceInstanceID, n.SourceInstanceName,
 		n.BackupID, n.BackupName, n.BackupTime, n.BackupSizeBytes, n.Engine, string(n.Spec), n.Reason, n.ExpiresAt,
-		cmp.Or(n.Kind, request.FromBackup), n.RestoreTime,
+		cmp.Or(n.Kind, request.FromBackup), n.RestoreTime, keepDays(n.KeepDays),
 	).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		err = d.db.QueryRow(ctx, `SELECT id FROM restore_requests WHERE submission_key = $1`, n.SubmissionKey).Scan(&id)
@@ -337,4 +338,12 @@ func (d *DB) RequestCounts(ctx context.Context) (map[string]int64, error) {
 		return nil, fmt.Errorf("count requests: %w", err)
 	}
 	return counts, nil
+}
+
+// keepDays is a lifetime as the column stores it: NULL for not set.
+func keepDays(n int) *int {
+	if n <= 0 {
+		return nil
+	}
+	return &n
 }

@@ -179,3 +179,59 @@ func (d *DB) TeamsByName(ctx context.Context, names []string) (map[string]Team, 
 	}
 	return out, nil
 }
+
+// TeamPolicy is a team's rules for its restores and their copies.
+type TeamPolicy struct {
+	MaxKeepDays     int      `db:"max_keep_days"`     // the longest "Keep for", in days from Ready
+	PrepaidAllowed  bool     `db:"prepaid_allowed"`   // prepaid copies may be requested
+	RemindOnly      bool     `db:"remind_only"`       // a copy past its time turns overdue instead of being deleted
+	SecondLeadAbove *float64 `db:"second_lead_above"` // monthly estimate (CNY) above which two leads approve; nil: never
+}
+
+// TeamPolicy returns team's policy. It returns ErrNotFound when there is no such team.
+func (d *DB) TeamPolicy(ctx context.Context, team int64) (TeamPolicy, error) {
+	rows, err := d.db.Query(ctx, `
+		SELECT max_keep_days, prepaid_allowed, remind_only, second_lead_above::float8 AS second_lead_above
+		FROM teams WHERE id = $1`, team)
+	if err != nil {
+		return TeamPolicy{}, fmt.Errorf("query team policy: %w", err)
+	}
+	p, err := pgx.CollectExactlyOneRow(rows, pgx.RowToStructByName[TeamPolicy])
+	if errors.Is(err, pgx.ErrNoRows) {
+		return TeamPolicy{}, ErrNotFound
+	}
+	if err != nil {
+		return TeamPolicy{}, fmt.Errorf("read team policy: %w", err)
+	}
+	return p, nil
+}
+
+// LockTeamPolicy is TeamPolicy with the team's row locked until the
+// transaction ends, so a change reads the policy it replaces.
+func (d *DB) LockTeamPolicy(ctx context.Context, team int64) (TeamPolicy, error) {
+	var p TeamPolicy
+	err := d.db.QueryRow(ctx, `
+		SELECT max_keep_days, prepaid_allowed, remind_only, second_lead_above::float8
+		FROM teams WHERE id = $1 FOR UPDATE`, team).Scan(&p.MaxKeepDays, &p.PrepaidAllowed, &p.RemindOnly, &p.SecondLeadAbove)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return TeamPolicy{}, ErrNotFound
+	}
+	if err != nil {
+		return TeamPolicy{}, fmt.Errorf("lock team policy: %w", err)
+	}
+	return p, nil
+}
+
+// SetTeamPolicy stores team's policy.
+func (d *DB) SetTeamPolicy(ctx context.Context, team int64, p TeamPolicy) error {
+	tag, err := d.db.Exec(ctx, `
+		UPDATE teams SET max_keep_days = $2, prepaid_allowed = $3, remind_only = $4, second_lead_above = $5
+		WHERE id = $1`, team, p.MaxKeepDays, p.PrepaidAllowed, p.RemindOnly, p.SecondLeadAbove)
+	if err != nil {
+		return fmt.Errorf("set team policy: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

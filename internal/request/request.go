@@ -57,6 +57,9 @@ type Request struct {
 	// it was at RestoreTime.
 	Kind        Kind       `db:"kind"`
 	RestoreTime *time.Time `db:"restore_time"`
+	// KeepDays is how long the copy is kept, in days from Ready; nil for
+	// requests filed before copies had a lifetime.
+	KeepDays *int `db:"keep_days"`
 }
 
 // Kind is what a request restores.

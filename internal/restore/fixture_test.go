@@ -51,7 +51,7 @@ func newFixture(t *testing.T, ttl time.Duration) *fixture {
 	t.Helper()
 	ctx := t.Context()
 	f := &fixture{pool: postgrestest.Pool(t), users: map[string]int64{}, teams: map[string]int64{}}
-	sim, err := jdcloudsim.New(ctx, jdcloudsim.Options{BuildTime: 300 * time.Millisecond, Seed: 1})
+	sim, err := jdcloudsim.New(ctx, jdcloudsim.Options{BuildTime: 300 * time.Millisecond, DeleteTime: 300 * time.Millisecond, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

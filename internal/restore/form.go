@@ -47,6 +47,7 @@ type Draft struct {
 	PeriodUnit  string
 	Name        string
 	Reason      string
+	KeepDays    string // "Keep for" N days from Ready; empty means DefaultKeepDays
 }
 
 // MinReasonLength is the shortest reason accepted: a word or a letter
@@ -85,6 +86,8 @@ type Choices struct {
 	// "" when someone could.
 	NoApprover string
 	LookupErr  string // a JD Cloud look-up failed; in plain words
+	// Policy is the chosen team's rules: the longest "Keep for", prepaid.
+	Policy postgres.TeamPolicy
 	// Suggested is the draft the choices were made for: the one given, with
 	// sensible defaults in its empty fields (the source's class, storage,
 	// zones, VPC and subnet). A form shown afresh shows it; a submitted form
@@ -170,7 +173,14 @@ func (p *Planner) choices(ctx context.Context, u *policy.User, d *Draft) (Choice
 	if !u.MemberOf(team) {
 		return c, nil
 	}
+	var err error
 	c.TeamID = team
+	if c.Policy, err = p.db.TeamPolicy(ctx, team); err != nil {
+		return c, err
+	}
+	if d.KeepDays == "" {
+		d.KeepDays = strconv.Itoa(min(DefaultKeepDays, c.Policy.MaxKeepDays))
+	}
 	others, err := p.db.OtherLeads(ctx, team, u.ID)
 	if err != nil {
 		return c, err
@@ -386,6 +396,7 @@ type NewRequest struct {
 	Engine             string
 	Spec               jdcloud.RestoredInstanceSpec // the create's parameters, without the tag
 	Reason             string
+	KeepDays           int // how long the copy is kept, in days from Ready
 }
 
 // Validate checks d against c with every rule of the request form and returns the
@@ -468,6 +479,13 @@ func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (NewRequest, map[
 	if d.AZPrimary == "" {
 		put("az_primary", "Choose a primary zone.")
 	}
+	keep, keepProblem := c.keepDays(d.KeepDays)
+	if keepProblem != "" {
+		put("keep_days", keepProblem)
+	}
+	if d.ChargeMode == jdcloud.ChargePrepaidByDuration && c.TeamID != 0 && !c.Policy.PrepaidAllowed {
+		put("charge_mode", "This team does not allow prepaid copies: a prepaid instance cannot be deleted before its period ends. Choose pay-as-you-go.")
+	}
 	if d.ChargeMode == jdcloud.ChargePrepaidByDuration {
 		spec.ChargeSpec.ChargeUnit = d.PeriodUnit
 		if n, err := strconv.Atoi(strings.TrimSpace(d.Period)); err == nil {
@@ -533,7 +551,7 @@ func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (NewRequest, map[
 	}
 	n := NewRequest{
 		SubmissionKey: d.Key, TeamID: c.TeamID, Region: d.Region, SourceInstanceID: d.Source, Kind: c.Kind,
-		SourceInstanceName: c.Source.InstanceName, Engine: c.Engine, Spec: spec, Reason: reason,
+		SourceInstanceName: c.Source.InstanceName, Engine: c.Engine, Spec: spec, Reason: reason, KeepDays: keep,
 	}
 	if c.Kind == request.ToPointInTime {
 		n.RestoreTime = restoreAt.UTC()
@@ -541,6 +559,38 @@ func (p *Planner) Validate(u *policy.User, d Draft, c Choices) (NewRequest, map[
 		n.Backup = *c.Backup
 	}
 	return n, nil
+}
+
+// keepDays reads "Keep for": whole days from 1 to the team's limit; empty
+// means DefaultKeepDays (or the limit, when lower). It returns the problem
+// in words, "" when there is none.
+func (c Choices) keepDays(v string) (int, string) {
+	limit := max(c.Policy.MaxKeepDays, MinKeepDays)
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return min(DefaultKeepDays, limit), ""
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil:
+		return 0, "Enter the number of days as a whole number, such as 3."
+	case n < MinKeepDays:
+		return 0, "Keep the copy for at least 1 day."
+	case n > limit:
+		return 0, fmt.Sprintf("Keep it at most %d days: the team's limit. Ask an admin if you need longer.", limit)
+	}
+	return n, ""
+}
+
+// KeepHint says the team's limit and, for a valid "Keep for", the day the
+// copy would be deleted if it were ready at now, in the viewer's zone.
+func KeepHint(v string, c Choices, now time.Time) string {
+	limit := max(c.Policy.MaxKeepDays, MinKeepDays)
+	hint := fmt.Sprintf("Days from Ready, 1–%d (the team's limit); then the copy is deleted.", limit)
+	if n, problem := c.keepDays(v); problem == "" {
+		hint += fmt.Sprintf(" Ready today, it would be deleted on %s.", now.AddDate(0, 0, n).In(c.Zone).Format("Mon 2 Jan 2006"))
+	}
+	return hint
 }
 
 // FormTime renders t in zone the way the form shows times: "2026-12-01 14:30".
@@ -561,6 +611,9 @@ func DraftFrom(r request.Request) Draft {
 	}
 	if spec.StorageEncrypted != nil {
 		d.Encrypted = *spec.StorageEncrypted
+	}
+	if r.KeepDays != nil {
+		d.KeepDays = strconv.Itoa(*r.KeepDays)
 	}
 	if r.RestoreTime != nil {
 		d.RestoreAt = r.RestoreTime.In(DefaultZone).Format("2006-01-02T15:04")

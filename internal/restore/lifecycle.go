@@ -111,7 +111,7 @@ func (l *Lifecycle) Submit(ctx context.Context, actor audit.Actor, r NewRequest)
 		SourceInstanceID: r.SourceInstanceID, SourceInstanceName: r.SourceInstanceName,
 		BackupID: r.Backup.BackupID, BackupName: r.Backup.BackupName, BackupTime: r.Backup.BackupStartTime,
 		BackupSizeBytes: r.Backup.BackupSizeByte, Engine: r.Engine, Spec: spec, Reason: r.Reason,
-		ExpiresAt: time.Now().Add(l.ttl), Kind: cmp.Or(r.Kind, request.FromBackup),
+		ExpiresAt: time.Now().Add(l.ttl), Kind: cmp.Or(r.Kind, request.FromBackup), KeepDays: cmp.Or(r.KeepDays, DefaultKeepDays),
 	}
 	if n.Kind == request.ToPointInTime {
 		n.RestoreTime = &r.RestoreTime
@@ -163,6 +163,7 @@ func createdDetails(n postgres.NewRequest) map[string]any {
 	d := map[string]any{
 		"region": n.Region, "source_instance_id": n.SourceInstanceID, "kind": n.Kind,
 		"engine": n.Engine, "spec": n.Spec, "reason": n.Reason, "expires_at": n.ExpiresAt.UTC().Format(time.RFC3339),
+		"keep_days": n.KeepDays,
 	}
 	if n.Kind == request.ToPointInTime {
 		d["restore_time"] = n.RestoreTime.UTC().Format(time.RFC3339)

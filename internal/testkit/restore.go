@@ -78,6 +78,9 @@ func (s *Server) RunWorker(t testing.TB, cfg restore.WorkerConfig) {
 	t.Helper()
 	c := s.config
 	c.Worker, c.Jobs = cfg, FastJobs()
+	// The copies' check runs often, so a test sees a copy soon after Ready.
+	c.Copies = restore.CopiesConfig{CheckEvery: 200 * time.Millisecond, Wait: 100 * time.Millisecond,
+		RetryBase: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond}
 	a, err := app.New(t.Context(), c)
 	if err != nil {
 		t.Fatalf("worker: %v", err)

@@ -50,6 +50,7 @@ func (v *Viewer) Nav() []NavItem {
 		items = append(items, NavItem{"approvals", "Approvals", "/approvals"})
 	}
 	items = append(items, NavItem{"requests", "Requests", "/requests"})
+	items = append(items, NavItem{"copies", "Live copies", "/copies"})
 	if v.Lead || v.Auditor || v.Admin {
 		items = append(items, NavItem{"audit", "Audit log", "/audit"})
 	}

@@ -40,6 +40,8 @@ type RequestDetail struct {
 	Failure        []Param
 	Progress       string // what the worker is doing, in words
 	Duplicates     []DuplicateInstance
+	KeepFor        string    // "3 days from Ready", "" for requests from before lifetimes
+	Copies         []CopyRow // the instances the request made
 
 	CanApprove      bool
 	CanReject       bool
@@ -84,7 +86,7 @@ func (r RequestDetail) Outcome() []string {
 		left := "Restore Desk found no instance of this request at JD Cloud, so nothing is billed and there is nothing to clean up."
 		if r.InstanceID != "" {
 			left = "JD Cloud created instance " + r.InstanceID + ", which may still exist: while it does it is billed, as the billing above says. " +
-				"Restore Desk never deletes instances; a lead of " + r.Team + " deletes it in the JD Cloud console once it is not needed."
+				"Restore Desk lists it under Live copies and deletes it 24 hours after finding it (a team that keeps copies gets reminders instead, and a lead of " + r.Team + " deletes it there)."
 		}
 		return []string{left, again}
 	}

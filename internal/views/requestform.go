@@ -45,13 +45,17 @@ type RequestForm struct {
 	// Estimate is what the instance costs at list price, and the words it
 	// carries ("estimate, list price, as of …"), or "No estimate" and why.
 	Estimate, EstimateLabel string
+	// KeepMax is the team's longest lifetime; KeepHint says it and the
+	// date the copy would be deleted if it were ready now.
+	KeepMax  int
+	KeepHint string
 }
 
 // RequestValues are the form's fields as typed.
 type RequestValues struct {
 	Key, Team, Region, Source, Backup, Class, Storage, AZPrimary, AZStandby, VPC, Subnet string
 	ParamGroup, StorageType, Port, Arch, ChargeMode, Period, PeriodUnit, Name, Reason    string
-	Kind, RestoreAt                                                                      string
+	Kind, RestoreAt, KeepDays                                                            string
 	Encrypted                                                                            bool
 }
 

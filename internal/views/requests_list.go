@@ -34,6 +34,7 @@ type RequestRow struct {
 	Storage string // "100 GB, Local SSD"
 	VPC     string // "prod-vpc (vpc-123)"
 	Billing string // "Pay as you go, by duration"
+	KeepFor string // "3 days from Ready"; "" for requests from before lifetimes
 }
 
 // Href is the request's page.

@@ -51,6 +51,10 @@ type Fault struct {
 	HoldNext int
 	HoldRate float64
 	Hold     time.Duration
+	// Protected (deleteInstance): the key's sub-user has operation
+	// protection on, so every delete is refused with 403 and not performed,
+	// as JD Cloud refuses an MFA-protected operation sent without a token.
+	Protected bool
 }
 
 // IsZero reports whether the fault does nothing.
@@ -61,7 +65,7 @@ var faultKeys = []string{
 	"latency", "fail-next", "fail-rate", "fail-status", "fail-after-perform",
 	"throttle-next", "throttle-rate", "drop-next", "drop-rate",
 	"build-error-next", "build-error-rate", "visibility-delay",
-	"hold", "hold-next", "hold-rate",
+	"hold", "hold-next", "hold-rate", "protected",
 }
 
 // ParseFault parses the text form of a fault, as the -fault flag and the control API take it:
@@ -146,12 +150,16 @@ func (f *Fault) set(k, v string) error {
 			return fmt.Errorf("%s=%q: want 500 or 503", k, v)
 		}
 		f.FailStatus = n
-	case "fail-after-perform":
+	case "fail-after-perform", "protected":
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			return fmt.Errorf("%s=%q: want true or false", k, v)
 		}
-		f.FailAfterPerform = b
+		if k == "protected" {
+			f.Protected = b
+		} else {
+			f.FailAfterPerform = b
+		}
 	case "throttle-next":
 		return count(&f.ThrottleNext)
 	case "throttle-rate":
@@ -191,6 +199,7 @@ func (f Fault) String() string {
 	add("fail-rate", f.FailRate, f.FailRate == 0)
 	add("fail-status", f.FailStatus, f.FailStatus == 0)
 	add("fail-after-perform", f.FailAfterPerform, !f.FailAfterPerform)
+	add("protected", f.Protected, !f.Protected)
 	add("throttle-next", f.ThrottleNext, f.ThrottleNext == 0)
 	add("throttle-rate", f.ThrottleRate, f.ThrottleRate == 0)
 	add("drop-next", f.DropNext, f.DropNext == 0)

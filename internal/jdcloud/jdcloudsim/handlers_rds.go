@@ -186,6 +186,10 @@ func (s *Sim) deleteInstance(ctx context.Context, rs *regionState, id string, no
 	if in == nil || !in.visible(now) {
 		return errResult(http.StatusNotFound, "NOT_FOUND", fmt.Sprintf("instance %s not found", id))
 	}
+	if f := s.faults[jdcloud.OpDeleteInstance]; f != nil && f.Protected {
+		return errResult(http.StatusForbidden, "PERMISSION_DENIED",
+			"deleteInstance is protected by operation protection (MFA) for this sub-user; send x-jdcloud-security-token or turn it off")
+	}
 	switch st := in.Inst.InstanceStatus; {
 	case st == jdcloud.StatusBuilding || st == jdcloud.StatusDeleting:
 		return errResult(http.StatusBadRequest, "FAILED_PRECONDITION", fmt.Sprintf("instance %s is %s and cannot be deleted now", id, st))
@@ -194,6 +198,8 @@ func (s *Sim) deleteInstance(ctx context.Context, rs *regionState, id string, no
 	}
 	in.Inst.InstanceStatus = jdcloud.StatusDeleting
 	in.GoneAt = now.Add(s.deleteTime)
+	// Deleting an instance removes its own backups with it.
+	rs.Backups = slices.DeleteFunc(rs.Backups, func(b jdcloud.Backup) bool { return b.InstanceID == id })
 	s.stats.Deletes++
 	if err := s.save(ctx); err != nil {
 		return errResult(http.StatusInternalServerError, "INTERNAL", "state not saved")

@@ -633,3 +633,74 @@ func TestOptions(t *testing.T) {
 		t.Errorf("demo pair accepted by a simulator with its own keys: %d", resp.StatusCode)
 	}
 }
+
+// TestDeleteInstance: only a running instance can be deleted; it goes
+// through DELETING and is then unknown (404, to describes and to a second
+// delete), its own backups gone with it; operation protection refuses the
+// delete with 403 and leaves the instance as it was.
+func TestDeleteInstance(t *testing.T) {
+	t.Parallel()
+	sim, srv := newSim(t, jdcloudsim.Options{BuildTime: time.Hour, DeleteTime: 50 * time.Millisecond})
+	endpoint, _ := jdcloud.ParseEndpoint(srv.URL)
+	c := jdcloud.New(jdcloudsim.DemoAccessKey, jdcloudsim.DemoSecretKey, jdcloud.WithEndpoint(endpoint))
+	ctx := t.Context()
+	backup := restorableBackup(t, srv.URL, "mysql-payorders1")
+	created, err := c.CreateInstanceFromBackup(ctx, "cn-north-1", jdcloud.CreateInstanceFromBackupRequest{BackupID: backup, Engine: "MySQL",
+		InstanceSpec: jdcloud.RestoredInstanceSpec{InstanceClass: "db.mysql.s1.large", InstanceStorageGB: 200,
+			AzID: []string{"cn-north-1a", "cn-north-1b"}, VpcID: "vpc-payrestore", SubnetID: "subnet-payrestora",
+			ChargeSpec: jdcloud.ChargeSpec{ChargeMode: jdcloud.ChargePostpaidByDuration}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := func(err error) *jdcloud.APIError {
+		t.Helper()
+		e, ok := errors.AsType[*jdcloud.APIError](err)
+		if !ok {
+			t.Fatalf("error %v, want an answer from JD Cloud", err)
+		}
+		return e
+	}
+	if e := api(c.DeleteInstance(ctx, "cn-north-1", created.InstanceID)); e.HTTPStatus != 400 || !strings.Contains(e.Message, "BUILDING") {
+		t.Errorf("delete while building: %v", e)
+	}
+
+	// A running instance with backups of its own.
+	const id = "mysql-payorders1"
+	if bs, _ := c.AllBackups(ctx, "cn-north-1", id); len(bs) == 0 {
+		t.Fatal("the seed's instance has no backups to lose")
+	}
+	sim.SetFault(jdcloud.OpDeleteInstance, jdcloudsim.Fault{Protected: true})
+	if e := api(c.DeleteInstance(ctx, "cn-north-1", id)); e.HTTPStatus != 403 || !strings.Contains(e.Message, "operation protection") {
+		t.Errorf("protected delete: %v", e)
+	}
+	if in, _ := sim.Instance("cn-north-1", id); in.InstanceStatus != jdcloud.StatusRunning || sim.Stats().Deletes != 0 {
+		t.Fatalf("a refused delete changed the instance: %s", in.InstanceStatus)
+	}
+	sim.SetFault(jdcloud.OpDeleteInstance, jdcloudsim.Fault{})
+	if err := c.DeleteInstance(ctx, "cn-north-1", id); err != nil {
+		t.Fatal(err)
+	}
+	if in, _ := sim.Instance("cn-north-1", id); in.InstanceStatus != jdcloud.StatusDeleting {
+		t.Errorf("after the delete: %s, want DELETING", in.InstanceStatus)
+	}
+	if bs, _ := c.AllBackups(ctx, "cn-north-1", id); len(bs) != 0 {
+		t.Errorf("%d backups of the deleted instance remain", len(bs))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := c.DescribeInstanceAttributes(ctx, "cn-north-1", id)
+		if jdcloud.IsNotFound(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still there: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := c.DeleteInstance(ctx, "cn-north-1", id); !jdcloud.IsNotFound(err) {
+		t.Errorf("a second delete: %v, want 404", err)
+	}
+	if n := sim.Stats().Deletes; n != 1 {
+		t.Errorf("%d deletes counted, want 1", n)
+	}
+}
