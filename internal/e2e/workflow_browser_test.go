@@ -32,10 +32,19 @@ func signOut(t *testing.T, ctx context.Context) {
 	do(t, ctx, chromedp.Click(chromedp.CSS("[data-testid=sign-out]")), chromedp.WaitVisible(chromedp.CSS("#username")))
 }
 
-// choose picks value in a select the way a user does, firing its change event.
+// choose picks value in a select the way a user does, firing its change
+// event, and waits until the request form has reloaded the choices that
+// depend on it (the form is aria-busy meanwhile): what is typed next must go
+// into the form that stays, not into one about to be replaced.
 func choose(id, value string) chromedp.Action[chromedp.Void] {
-	return chromedp.Evaluate[chromedp.Void](`(() => { const s = document.getElementById(` + quote(id) + `);
-		s.value = ` + quote(value) + `; s.dispatchEvent(new Event('change', {bubbles: true})); })()`)
+	return chromedp.Evaluate[chromedp.Void](`(async () => { const s = document.getElementById(` + quote(id) + `);
+		s.value = ` + quote(value) + `; s.dispatchEvent(new Event('change', {bubbles: true}));
+		for (let i = 0; i < 1200; i++) {
+			const f = document.getElementById('request-form');
+			if (!f || !f.hasAttribute('aria-busy')) { return; }
+			await new Promise(r => setTimeout(r, 50));
+		}
+	})()`, chromedp.EvalAwaitPromise)
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `\'`) + "'" }
