@@ -37,8 +37,8 @@ func signOut(t *testing.T, ctx context.Context) {
 // depend on it (the form is aria-busy meanwhile): what is typed next must go
 // into the form that stays, not into one about to be replaced.
 func choose(id, value string) chromedp.Action[chromedp.Void] {
-	return chromedp.Evaluate[chromedp.Void](`(async () => { const s = document.getElementById(` + quote(id) + `);
-		s.value = ` + quote(value) + `; s.dispatchEvent(new Event('change', {bubbles: true}));
+	return chromedp.Evaluate[chromedp.Void](`(async () => { const s = document.getElementById(`+quote(id)+`);
+		s.value = `+quote(value)+`; s.dispatchEvent(new Event('change', {bubbles: true}));
 		for (let i = 0; i < 1200; i++) {
 			const f = document.getElementById('request-form');
 			if (!f || !f.hasAttribute('aria-busy')) { return; }
