@@ -150,7 +150,7 @@ func (h *Handler) requestDetail(c echo.Context, r request.Request, u *policy.Use
 		ID: r.ID, Status: r.Status,
 		Team: r.TeamName, Requester: r.RequesterName, Region: regionWords(r.Region),
 		Source: joinName(r.SourceInstanceName, r.SourceInstanceID),
-		Backup: fmt.Sprintf("%s — %s, %s", joinName(r.BackupName, r.BackupID), jdTime(c.Request().Context(), r.BackupTime), views.Bytes(r.BackupSizeBytes)),
+		Backup: fmt.Sprintf("%s — %s, %s", joinName(r.BackupName, r.BackupID), jdTimeAndUTC(c.Request().Context(), r.BackupTime), views.Bytes(r.BackupSizeBytes)),
 		Engine: r.Engine, Reason: r.Reason, CreatedAt: r.CreatedAt, ExpiresAt: r.ExpiresAt,
 		Comment: r.DecisionComment, InstanceID: r.InstanceID, InstanceStatus: instanceStatusWords(r.InstanceStatus),
 		Domain: r.InternalDomainName, Port: r.InstancePort, FailureReason: r.FailureReason,

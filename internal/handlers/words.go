@@ -116,6 +116,17 @@ func jdTimeIn(zone *time.Location, s string) string {
 	return timezone.Format(t.Truncate(time.Minute), zone)
 }
 
+// jdTimeAndUTC is jdTime with the same moment in UTC after it, for a page
+// whose text cannot carry it on hover (the request page's backup line).
+func jdTimeAndUTC(ctx context.Context, s string) string {
+	local := jdTime(ctx, s)
+	t, err := jdcloud.ParseTime(s)
+	if err != nil || timezone.From(ctx) == nil || timezone.From(ctx).String() == "UTC" {
+		return local
+	}
+	return local + " (" + timezone.Format(t.Truncate(time.Minute), time.UTC) + ")"
+}
+
 // vpcLabel names a VPC: "prod-vpc (vpc-123)", or the id alone.
 func vpcLabel(name, id string) string {
 	if name == "" || strings.EqualFold(name, id) {
