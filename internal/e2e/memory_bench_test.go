@@ -116,19 +116,9 @@ func BenchmarkServeMemory(b *testing.B) {
 // procStatus reads one memory figure (VmRSS, VmHWM) of process pid, in bytes.
 func procStatus(b *testing.B, pid int, field string) int64 {
 	b.Helper()
-	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	n, err := memoryFigure(strconv.Itoa(pid), field)
 	if err != nil {
 		b.Fatal(err)
 	}
-	for line := range strings.SplitSeq(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, field+":"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			if err != nil {
-				b.Fatal(err)
-			}
-			return kb * 1024
-		}
-	}
-	b.Fatalf("no %s in /proc/%d/status", field, pid)
-	return 0
+	return n
 }

@@ -513,15 +513,22 @@ func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
 // peakRSS is this process's peak resident memory in bytes (VmHWM), or 0
 // where /proc does not say.
 func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+	n, _ := memoryFigure("self", "VmHWM")
+	return n
+}
+
+// memoryFigure reads one memory figure (VmRSS, VmHWM) of process pid
+// ("self" for this one) from /proc, in bytes.
+func memoryFigure(pid, field string) (int64, error) {
+	raw, err := os.ReadFile("/proc/" + pid + "/status")
 	if err != nil {
-		return 0
+		return 0, err
 	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb * 1024
+	for line := range strings.SplitSeq(string(raw), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb * 1024, err
 		}
 	}
-	return 0
+	return 0, fmt.Errorf("no %s in /proc/%s/status", field, pid)
 }

@@ -119,12 +119,12 @@ func jdTimeIn(zone *time.Location, s string) string {
 // jdTimeAndUTC is jdTime with the same moment in UTC after it, for a page
 // whose text cannot carry it on hover (the request page's backup line).
 func jdTimeAndUTC(ctx context.Context, s string) string {
-	local := jdTime(ctx, s)
-	t, err := jdcloud.ParseTime(s)
-	if err != nil || timezone.From(ctx) == nil || timezone.From(ctx).String() == "UTC" {
-		return local
+	zone := timezone.From(ctx)
+	local := jdTimeIn(zone, s)
+	if zone == nil || zone.String() == "UTC" || local == s {
+		return local // already UTC, or not a time
 	}
-	return local + " (" + timezone.Format(t.Truncate(time.Minute), time.UTC) + ")"
+	return local + " (" + jdTimeIn(time.UTC, s) + ")"
 }
 
 // vpcLabel names a VPC: "prod-vpc (vpc-123)", or the id alone.

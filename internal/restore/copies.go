@@ -296,7 +296,7 @@ func (s *copyStep) delete(ctx context.Context, cloud *jdcloud.Client) (Next, err
 	// the copy first, and sends again after the backoff if it still runs.
 	reason := "JD Cloud did not delete the copy: " + jdcloud.Describe(err)
 	if _, e := s.db.UpdateCopy(ctx, cp.ID, postgres.CopyUpdate{ExpectState: postgres.CopyDeleting,
-		Failure: failureJSON(reason, err)}); e != nil {
+		Failure: failureJSON(reason, jdcloudFacts(err))}); e != nil {
 		return Next{}, e
 	}
 	return Next{After: s.c.w.backoff(cfg.RetryBase, cfg.RetryMax, cp.DeleteAttempts+1)}, nil
@@ -356,13 +356,11 @@ func (s *copyStep) failed(ctx context.Context, reason string, cause error) error
 			f = last.JDCloud
 		}
 	}
-	stored := map[string]any{"reason": reason}
 	if f != nil {
-		details["jdcloud"], stored["jdcloud"] = f, f
+		details["jdcloud"] = f
 	}
-	failure, _ := json.Marshal(stored)
 	return s.event(ctx, postgres.CopyUpdate{State: ptr(postgres.CopyDeleteFailed), Finished: true,
-		Failure: failure}, audit.CopyDeleteFailed, details)
+		Failure: failureJSON(reason, f)}, audit.CopyDeleteFailed, details)
 }
 
 // set changes the copy from the state it was read in.
@@ -396,11 +394,12 @@ func jdcloudFacts(cause error) map[string]any {
 		"message": api.Message, "request_id": api.RequestID}
 }
 
-// failureJSON is what a copy stores of a failed delete.
-func failureJSON(reason string, cause error) json.RawMessage {
+// failureJSON is what a copy stores of a failed delete: the reason and
+// JD Cloud's answer, when there is one.
+func failureJSON(reason string, facts map[string]any) json.RawMessage {
 	f := map[string]any{"reason": reason}
-	if j := jdcloudFacts(cause); j != nil {
-		f["jdcloud"] = j
+	if facts != nil {
+		f["jdcloud"] = facts
 	}
 	b, _ := json.Marshal(f)
 	return b

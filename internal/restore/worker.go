@@ -3,7 +3,6 @@ package restore
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -661,10 +660,7 @@ func (st *step) fail(ctx context.Context, from Status, reason string, cause erro
 	w, r := st.w, st.r
 	details := map[string]any{"reason": reason}
 	var failure json.RawMessage
-	var api *jdcloud.APIError
-	if errors.As(cause, &api) {
-		f := map[string]any{"http_status": api.HTTPStatus, "code": api.Code, "status": api.Status,
-			"message": api.Message, "request_id": api.RequestID}
+	if f := jdcloudFacts(cause); f != nil {
 		failure, _ = json.Marshal(f)
 		details["jdcloud"] = f
 	}
