@@ -272,7 +272,25 @@ func (h *Handler) requestFormView(d restore.Draft, ch restore.Choices, problems 
 	}
 	f.Archs = []views.Option{{Value: jdcloud.InstanceTypeCluster, Label: "Primary and standby (cluster)"},
 		{Value: jdcloud.InstanceTypeStandalone, Label: "Single node (standalone)"}}
+	if ch.LookupErr != "" {
+		// JD Cloud did not answer, so its choices are missing: the choices
+		// typed so far stay selected (checked again when it answers), so
+		// "Try again" loses nothing.
+		f.Backups = keepTyped(f.Backups, d.Backup)
+		f.Classes = keepTyped(f.Classes, d.Class)
+		f.AZs = keepTyped(keepTyped(f.AZs, d.AZPrimary), d.AZStandby)
+		f.VPCs = keepTyped(f.VPCs, d.VPC)
+		f.Subnets = keepTyped(f.Subnets, d.Subnet)
+	}
 	return f
+}
+
+// keepTyped returns opts with typed added when it is not among them.
+func keepTyped(opts []views.Option, typed string) []views.Option {
+	if typed == "" || slices.ContainsFunc(opts, func(o views.Option) bool { return o.Value == typed }) {
+		return opts
+	}
+	return append(opts, views.Option{Value: typed, Label: typed + " (as chosen; JD Cloud did not answer, so it is checked when you submit again)"})
 }
 
 // estimate is the cost of an instance in words and the label every estimate
