@@ -62,13 +62,33 @@ func Open(ctx context.Context, url string, timeout time.Duration) (*pgxpool.Pool
 	if err != nil {
 		return nil, fmt.Errorf("open pool: %w", err)
 	}
-	pctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := pool.Ping(pctx); err != nil {
+	if err := waitForDatabase(ctx, pool, timeout); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("cannot reach the database within %s: %w", timeout, err)
 	}
 	return pool, nil
+}
+
+// waitForDatabase pings until the database answers or timeout passes. A
+// refused connection is answered at once, and a database that starts
+// beside the app (a compose file, a restart) refuses for its first
+// seconds, so one ping would give up long before timeout.
+func waitForDatabase(ctx context.Context, pool *pgxpool.Pool, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	pause := 100 * time.Millisecond
+	for {
+		err := pool.Ping(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, time.Second)
+	}
 }
 
 // Deployment describes this database: its generated id and whether it holds demo data.
